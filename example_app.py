@@ -1,0 +1,128 @@
+"""The fresh-token flow of the seed documents, in one Sanic app.
+
+Run it with ``python example_app.py`` and follow the printed curl walkthrough.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hmac
+import secrets
+from typing import Any
+
+from sanic import Request, Sanic
+from sanic.response import HTTPResponse, json
+
+from sanic_jwt_extended import JWT, Token, jwt_required, refresh_jwt_required
+
+HOST, PORT = "127.0.0.1", 8000
+USERS = {"test": "test"}  # demo only: store password hashes (argon2/bcrypt) in real apps
+
+
+def create_app(name: str = "example_app") -> Sanic:
+    app = Sanic(name)
+
+    with JWT.initialize(app) as manager:
+        # SANIC_JWT_SECRET_KEY in the environment wins; otherwise a fresh random secret,
+        # which logs everyone out on restart (fine for a demo).
+        if not manager.config.secret_key:
+            manager.config.secret_key = secrets.token_urlsafe(64)
+
+    def credentials_ok(request: Request) -> tuple[str, bool]:
+        body: Any = request.json
+        if not isinstance(body, dict):
+            return "", False
+        username, password = body.get("username"), body.get("password")
+        if not isinstance(username, str) or not isinstance(password, str):
+            return "", False
+        expected = USERS.get(username, "")
+        # Constant-time compare; the non-empty check keeps unknown users out.
+        return username, bool(expected) and hmac.compare_digest(password.encode(), expected.encode())
+
+    def bad_credentials() -> HTTPResponse:
+        return json({"msg": "Bad username or password"}, status=401)
+
+    @app.post("/login")
+    async def login(request: Request) -> HTTPResponse:
+        """Password checked: a fresh access token and a refresh token."""
+        username, ok = credentials_ok(request)
+        if not ok:
+            return bad_credentials()
+        return json(
+            {
+                "access_token": JWT.create_access_token(identity=username, fresh=True),
+                "refresh_token": JWT.create_refresh_token(identity=username),
+            }
+        )
+
+    @app.post("/refresh")
+    @refresh_jwt_required
+    async def refresh(request: Request, token: Token) -> HTTPResponse:
+        """No password here, so the new access token is not fresh."""
+        return json({"access_token": JWT.create_access_token(identity=token.identity, fresh=False)})
+
+    @app.post("/fresh-login")
+    async def fresh_login(request: Request) -> HTTPResponse:
+        """Re-enter the password for a fresh access token only (no new refresh token)."""
+        username, ok = credentials_ok(request)
+        if not ok:
+            return bad_credentials()
+        return json({"access_token": JWT.create_access_token(identity=username, fresh=True)})
+
+    @app.get("/protected")
+    @jwt_required
+    async def protected(request: Request, token: Token) -> HTTPResponse:
+        return json({"logged_in_as": token.identity, "fresh": token.fresh})
+
+    @app.get("/protected-fresh")
+    @jwt_required(fresh_required=True)
+    async def protected_fresh(request: Request, token: Token) -> HTTPResponse:
+        return json({"fresh_logged_in_as": token.identity})
+
+    @app.get("/sensitive_operation")
+    @jwt_required(fresh_required=True)
+    async def sensitive_operation(request: Request, token: Token) -> HTTPResponse:
+        return json({"msg": "You have access to this sensitive operation", "user": token.identity})
+
+    return app
+
+
+WALKTHROUGH = f"""
+sanic-jwt-extended example on http://{HOST}:{PORT}
+Try it (needs curl and jq):
+
+  # 1. log in: a fresh access token and a refresh token
+  TOKENS=$(curl -s -X POST -H 'Content-Type: application/json' \\
+      -d '{{"username":"test","password":"test"}}' http://{HOST}:{PORT}/login)
+  ACCESS=$(echo "$TOKENS" | jq -r .access_token); REFRESH=$(echo "$TOKENS" | jq -r .refresh_token)
+
+  # 2. the sensitive operation accepts the fresh token
+  curl -s -H "Authorization: Bearer $ACCESS" http://{HOST}:{PORT}/sensitive_operation
+
+  # 3. refresh: a new, non-fresh access token
+  NONFRESH=$(curl -s -X POST -H "Authorization: Bearer $REFRESH" http://{HOST}:{PORT}/refresh | jq -r .access_token)
+
+  # 4. any token opens /protected ...
+  curl -s -H "Authorization: Bearer $NONFRESH" http://{HOST}:{PORT}/protected
+
+  # 5. ... but the sensitive operation says 401 {{"msg": "Fresh token required"}}
+  curl -s -i -H "Authorization: Bearer $NONFRESH" http://{HOST}:{PORT}/sensitive_operation
+
+  # 6. re-enter the password for a fresh token
+  curl -s -X POST -H 'Content-Type: application/json' \\
+      -d '{{"username":"test","password":"test"}}' http://{HOST}:{PORT}/fresh-login
+"""
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default=HOST)
+    parser.add_argument("--port", type=int, default=PORT)
+    args = parser.parse_args(argv)
+    print(WALKTHROUGH.replace(f"{HOST}:{PORT}", f"{args.host}:{args.port}"), flush=True)
+    # One process: the demo's random secret must be shared by everything that verifies.
+    create_app().run(host=args.host, port=args.port, single_process=True, access_log=False)
+
+
+if __name__ == "__main__":
+    main()

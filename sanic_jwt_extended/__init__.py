@@ -1,0 +1,24 @@
+"""JWT authentication for Sanic: access/refresh tokens, fresh tokens, roles, one decorator."""
+
+from __future__ import annotations
+
+from .config import Config
+from .decorators import jwt_optional, jwt_required, refresh_jwt_required
+from .exceptions import JWTExtendedException
+from .manager import JWT, JWTManager
+from .tokens import Token
+from .verification import verify_jwt_in_request
+
+__all__ = (
+    "JWT",
+    "Config",
+    "JWTExtendedException",
+    "JWTManager",
+    "Token",
+    "jwt_optional",
+    "jwt_required",
+    "refresh_jwt_required",
+    "verify_jwt_in_request",
+)
+
+__version__ = "0.1.0"

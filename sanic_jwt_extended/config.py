@@ -1,0 +1,249 @@
+"""Every option, declared once; validated and frozen when the ``with JWT.initialize`` block ends.
+
+Precedence (lowest first): the library default, ``app.config["JWT_<OPTION>"]`` (so
+``SANIC_JWT_<OPTION>`` environment variables work), then values set in the with-block.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from .exceptions import ConfigurationError
+from .keys import KeySet, load_keys
+
+__all__ = ("TOKEN_LOCATIONS", "Config", "normalize_locations")
+
+# Canonical names, aliases, and which ones this release can read tokens from.
+TOKEN_LOCATIONS = ("headers", "cookies", "query_string", "json")
+_LOCATION_ALIASES = {"header": "headers", "cookie": "cookies", "query": "query_string"}
+_SUPPORTED_LOCATIONS = frozenset({"headers"})
+
+
+@dataclass
+class Config:
+    """Options of one app's manager. Set them as attributes inside the with-block."""
+
+    secret_key: str | bytes | None = field(default=None, repr=False)
+    """HMAC secret for HS* algorithms; at least as long as the hash (32 bytes for HS256)."""
+    algorithm: str = "HS256"
+    """Signing algorithm. Pinned: a token never chooses how it is verified."""
+    private_key: Any = field(default=None, repr=False)
+    """PEM (str/bytes) or ``cryptography`` private key, for RS*/PS*/ES*/EdDSA."""
+    public_key: Any = None
+    """PEM or ``cryptography`` public key; derived from ``private_key`` when unset."""
+    decode_algorithms: Sequence[str] | None = None
+    """Algorithms accepted when verifying; defaults to ``(algorithm,)``; one key family only."""
+    leeway: float | timedelta = 0
+    """Clock skew tolerated on exp/nbf/iat, in seconds or as a timedelta."""
+    access_token_expires: timedelta | int | bool = timedelta(minutes=15)
+    """Default access-token lifetime: a positive timedelta (or seconds), or False for none."""
+    refresh_token_expires: timedelta | int | bool = timedelta(days=30)
+    """Default refresh-token lifetime: a positive timedelta (or seconds), or False for none."""
+    require_exp: bool = True
+    """Refuse tokens without ``exp``; set False to issue and accept non-expiring tokens."""
+    default_iss: str | None = None
+    """Written into every token as ``iss`` and required on verification when set."""
+    default_aud: str | Sequence[str] | None = None
+    """Written into every token as ``aud`` and required on verification when set."""
+    identity_claim: str = "sub"
+    """Claim that carries the identity."""
+    token_location: Sequence[str] = ("headers",)
+    """Where tokens are looked for, in order."""
+    jwt_header_key: str = "Authorization"
+    """Header carrying access tokens."""
+    jwt_header_prefix: str = "Bearer"
+    """Scheme before the token, matched case-insensitively; empty for a bare token."""
+    refresh_jwt_header_key: str = "Authorization"
+    """Header carrying refresh tokens on ``refresh_jwt_required`` routes."""
+    use_acl: bool = False
+    """Enable roles: the ``role=`` argument and ``allow=``/``deny=`` on decorators."""
+    acl_claim: str = "role"
+    """Claim that carries the role(s)."""
+    public_claim_namespace: str = ""
+    """Prefix written before every public claim name (e.g. ``"https://example.com/"``)."""
+    private_claim_prefix: str = ""
+    """Prefix written before every private claim name."""
+    error_message_key: str = "msg"
+    """Key of the message in default JSON error bodies."""
+    invalid_token_status: int = 422
+    """Status of the "invalid token" rows of the error table; 401 for strict RFC 6750."""
+    max_token_bytes: int = 8192
+    """Longer tokens are refused before any decoding work."""
+    allow_weak_secret: bool = False
+    """Accept an HMAC secret shorter than RFC 7518 §3.2 requires. Never in production."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name.startswith("_"):
+            object.__setattr__(self, name, value)
+            return
+        if getattr(self, "_sealed", False):
+            raise ConfigurationError(
+                f"{name}: the configuration is frozen once the `with JWT.initialize(app)` block "
+                "ends; set options inside the block."
+            )
+        if name not in _FIELD_NAMES:
+            close = difflib.get_close_matches(name, _FIELD_NAMES, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ConfigurationError(f"{name}: unknown option.{hint}")
+        object.__setattr__(self, name, value)
+
+    @classmethod
+    def from_app_config(cls, app_config: Mapping[str, Any]) -> Config:
+        """Defaults overlaid with ``JWT_<OPTION>`` keys of a Sanic app config."""
+        config = cls()
+        for name in _FIELD_NAMES:
+            key = f"JWT_{name.upper()}"
+            if key in app_config:
+                setattr(config, name, app_config[key])
+        return config
+
+    def seal(self) -> KeySet:
+        """Validate every option, normalise it, freeze the config and return the keys."""
+        keys = load_keys(
+            algorithm=self.algorithm,
+            decode_algorithms=_str_list(self.decode_algorithms, "decode_algorithms"),
+            secret_key=self.secret_key,
+            private_key=self.private_key,
+            public_key=self.public_key,
+            allow_weak_secret=_bool(self.allow_weak_secret, "allow_weak_secret"),
+        )
+        values = {
+            "decode_algorithms": keys.decode_algorithms,
+            "leeway": _leeway(self.leeway),
+            "access_token_expires": _lifetime(self.access_token_expires, "access_token_expires"),
+            "refresh_token_expires": _lifetime(self.refresh_token_expires, "refresh_token_expires"),
+            "token_location": normalize_locations(self.token_location, "token_location"),
+            "default_aud": _audience(self.default_aud),
+            "invalid_token_status": _choice(self.invalid_token_status, "invalid_token_status", (400, 401, 422)),
+            "max_token_bytes": _positive_int(self.max_token_bytes, "max_token_bytes"),
+        }
+        for name in ("require_exp", "use_acl", "allow_weak_secret"):
+            values[name] = _bool(getattr(self, name), name)
+        for name in ("identity_claim", "acl_claim", "jwt_header_key", "refresh_jwt_header_key", "error_message_key"):
+            values[name] = _name(getattr(self, name), name)
+        for name in ("jwt_header_prefix", "public_claim_namespace", "private_claim_prefix"):
+            values[name] = _string(getattr(self, name), name)
+        if values["jwt_header_prefix"] != values["jwt_header_prefix"].strip() or " " in values["jwt_header_prefix"]:
+            raise ConfigurationError("jwt_header_prefix: must be one word without spaces, e.g. 'Bearer', or ''.")
+        if self.default_iss is not None:
+            values["default_iss"] = _name(self.default_iss, "default_iss")
+        if values["identity_claim"] in {"type", "fresh", "jti", "exp", "iat", "nbf", "csrf"}:
+            raise ConfigurationError(f"identity_claim: {values['identity_claim']!r} is a reserved claim.")
+        if values["acl_claim"] in {
+            "sub",
+            "type",
+            "fresh",
+            "jti",
+            "exp",
+            "iat",
+            "nbf",
+            "csrf",
+            values["identity_claim"],
+        }:
+            raise ConfigurationError(f"acl_claim: {values['acl_claim']!r} is a reserved claim.")
+        if values["require_exp"] and (
+            values["access_token_expires"] is False or values["refresh_token_expires"] is False
+        ):
+            raise ConfigurationError(
+                "access_token_expires/refresh_token_expires: False (no expiry) needs require_exp = False, "
+                "otherwise this app would refuse its own tokens."
+            )
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
+        self._sealed = True
+        return keys
+
+
+_FIELD_NAMES = tuple(f.name for f in dataclasses.fields(Config))
+
+
+def _bool(value: Any, option: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigurationError(f"{option}: must be True or False, got {value!r}.")
+    return value
+
+
+def _string(value: Any, option: str) -> str:
+    if not isinstance(value, str):
+        raise ConfigurationError(f"{option}: must be a string, got {value!r}.")
+    return value
+
+
+def _name(value: Any, option: str) -> str:
+    if not _string(value, option).strip():
+        raise ConfigurationError(f"{option}: must be a non-empty string.")
+    return value  # type: ignore[no-any-return]
+
+
+def _positive_int(value: Any, option: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ConfigurationError(f"{option}: must be a positive integer, got {value!r}.")
+    return value
+
+
+def _choice(value: Any, option: str, choices: tuple[Any, ...]) -> Any:
+    if isinstance(value, bool) or value not in choices:
+        raise ConfigurationError(f"{option}: must be one of {choices}, got {value!r}.")
+    return value
+
+
+def _str_list(value: Any, option: str) -> tuple[str, ...] | None:
+    # Environment variables arrive as "a,b" strings.
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    if not isinstance(value, (list, tuple, set, frozenset)) or not all(isinstance(v, str) for v in value):
+        raise ConfigurationError(f"{option}: must be a list of strings, got {value!r}.")
+    return tuple(value)
+
+
+def _leeway(value: Any) -> float:
+    if isinstance(value, timedelta):
+        value = value.total_seconds()
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ConfigurationError(f"leeway: must be seconds >= 0 or a timedelta, got {value!r}.")
+    return float(value)
+
+
+def _lifetime(value: Any, option: str) -> timedelta | bool:
+    if value is False:
+        return False
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = timedelta(seconds=value)
+    if not isinstance(value, timedelta) or value <= timedelta(0):
+        raise ConfigurationError(
+            f"{option}: must be a positive timedelta (or seconds), or False for no expiry; got {value!r}."
+        )
+    return value
+
+
+def normalize_locations(value: Any, option: str) -> tuple[str, ...]:
+    names = _str_list(value, option)
+    if not names:
+        raise ConfigurationError(f"{option}: must name at least one of {TOKEN_LOCATIONS}.")
+    out: list[str] = []
+    for name in names:
+        canonical = _LOCATION_ALIASES.get(name, name)
+        if canonical not in TOKEN_LOCATIONS:
+            raise ConfigurationError(f"{option}: unknown location {name!r}; choose from {TOKEN_LOCATIONS}.")
+        if canonical not in _SUPPORTED_LOCATIONS:
+            raise ConfigurationError(f"{option}: {canonical!r} is not supported by this release; use ('headers',).")
+        if canonical in out:
+            raise ConfigurationError(f"{option}: {canonical!r} is listed twice.")
+        out.append(canonical)
+    return tuple(out)
+
+
+def _audience(value: Any) -> str | tuple[str, ...] | None:
+    if value is None or (isinstance(value, str) and value):
+        return value
+    names = _str_list(value, "default_aud")
+    if not names:
+        raise ConfigurationError("default_aud: must be a non-empty string or list of strings.")
+    return names

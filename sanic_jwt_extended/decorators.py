@@ -1,0 +1,143 @@
+"""``@jwt_required`` and friends: thin wrappers that run verification and inject the token."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar, overload
+
+from sanic import Request
+from sanic.exceptions import SanicException
+
+from .verification import Requirements, manager_of, verify_request
+
+__all__ = ("REQUIREMENTS_ATTR", "jwt_optional", "jwt_required", "refresh_jwt_required")
+
+F = TypeVar("F", bound=Callable[..., Any])
+# Set on every wrapper (and copied outwards by functools.wraps) so the manager can check
+# routes at startup, e.g. allow= on an app without ACL.
+REQUIREMENTS_ATTR = "__jwt_requirements__"
+
+
+@functools.lru_cache(maxsize=1024)
+def _parameters(func: Callable[..., Any]) -> tuple[bool, bool]:
+    """Whether ``func`` declares ``token``, and whether it takes ``**kwargs``."""
+    try:
+        params = inspect.signature(func).parameters.values()
+    except (TypeError, ValueError):
+        return False, False
+    return (
+        any(p.name == "token" for p in params),
+        any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params),
+    )
+
+
+def _find_request(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Request:
+    # Function views get the request first, HTTPMethodView methods second: look by type.
+    for arg in args:
+        if isinstance(arg, Request):
+            return arg
+    request = kwargs.get("request")
+    if isinstance(request, Request):
+        return request
+    try:
+        return Request.get_current()
+    except SanicException as error:
+        raise RuntimeError("jwt_required: no request found for this call") from error
+
+
+def _injects_token(view: Callable[..., Any], request: Request) -> bool:
+    declares, var_kwargs = _parameters(view)
+    if declares or not var_kwargs:
+        return declares
+    # `decorators = [jwt_required]` on an HTTPMethodView wraps as_view()'s `view(*a, **kw)`;
+    # whether to pass the token depends on the method that will run for this request.
+    view_class = getattr(request.route.handler, "view_class", None) if request.route else None
+    method = getattr(view_class, request.method.lower(), None)
+    return method is not None and _parameters(method)[0]
+
+
+def _decorate(req: Requirements) -> Callable[[F], F]:
+    def decorator(view: F) -> F:
+        @functools.wraps(view)
+        async def wrapper(*args: Any, **kwargs: Any) -> Any:
+            request = _find_request(args, kwargs)
+            # CORS preflight carries no credentials by design (Fetch spec): let it through.
+            if request.method == "OPTIONS":
+                token = None
+            else:
+                token = await verify_request(request, manager_of(request), req)
+            request.ctx.token = token
+            # A path parameter called `token` belongs to the route: never overwrite it.
+            if "token" not in kwargs and _injects_token(view, request):
+                kwargs["token"] = token
+            response = view(*args, **kwargs)
+            if inspect.isawaitable(response):
+                response = await response
+            return response
+
+        setattr(wrapper, REQUIREMENTS_ATTR, req)
+        return wrapper  # type: ignore[return-value]
+
+    return decorator
+
+
+@overload
+def jwt_required(fn: F) -> F: ...
+@overload
+def jwt_required(
+    fn: None = None,
+    *,
+    fresh_required: bool = False,
+    optional: bool = False,
+    allow: str | Iterable[str] | None = None,
+    deny: str | Iterable[str] | None = None,
+    locations: str | Iterable[str] | None = None,
+) -> Callable[[F], F]: ...
+def jwt_required(
+    fn: F | None = None,
+    *,
+    fresh_required: bool = False,
+    optional: bool = False,
+    allow: str | Iterable[str] | None = None,
+    deny: str | Iterable[str] | None = None,
+    locations: str | Iterable[str] | None = None,
+) -> F | Callable[[F], F]:
+    """Require a valid access token; usable as ``@jwt_required`` or ``@jwt_required(...)``.
+
+    Args:
+        fresh_required: refuse tokens that are not fresh (401).
+        optional: let requests without a token through (``token`` is ``None``); a token that
+            is present but invalid still fails.
+        allow: roles of which the token must hold at least one (needs ``config.use_acl``).
+        deny: roles of which the token must hold none (needs ``config.use_acl``).
+        locations: where to look for the token on this route, overriding
+            ``config.token_location``.
+    """
+    decorator: Callable[[F], F] = _decorate(
+        Requirements.build(
+            fresh_required=fresh_required, optional=optional, allow=allow, deny=deny, locations=locations
+        )
+    )
+    return decorator(fn) if fn is not None else decorator
+
+
+@overload
+def jwt_optional(fn: F) -> F: ...
+@overload
+def jwt_optional(fn: None = None, *, locations: str | Iterable[str] | None = None) -> Callable[[F], F]: ...
+def jwt_optional(fn: F | None = None, *, locations: str | Iterable[str] | None = None) -> F | Callable[[F], F]:
+    """Same as ``@jwt_required(optional=True)``."""
+    decorator: Callable[[F], F] = _decorate(Requirements.build(optional=True, locations=locations))
+    return decorator(fn) if fn is not None else decorator
+
+
+@overload
+def refresh_jwt_required(fn: F) -> F: ...
+@overload
+def refresh_jwt_required(fn: None = None, *, locations: str | Iterable[str] | None = None) -> Callable[[F], F]: ...
+def refresh_jwt_required(fn: F | None = None, *, locations: str | Iterable[str] | None = None) -> F | Callable[[F], F]:
+    """Require a valid refresh token (read from ``config.refresh_jwt_header_key``)."""
+    decorator: Callable[[F], F] = _decorate(Requirements.build(token_type="refresh", locations=locations))
+    return decorator(fn) if fn is not None else decorator

@@ -1,0 +1,204 @@
+"""Every error the library raises, as one family.
+
+```
+JWTExtendedException (500)                      base; catch this to catch everything
+├── ConfigurationError (500, also ValueError)   bad option, found at startup
+├── TokenCreationError (500, also ValueError)   bad argument to create_*_token
+├── NoAuthorizationError (401)                  no token in any configured location
+├── InvalidHeaderError (422)                    malformed Authorization header
+├── ExpiredSignatureError (401)                 token past its exp
+├── InvalidTokenError (422)                     anything else wrong with the token
+│   ├── DecodeError                             not a JWT / bad base64 / bad JSON
+│   ├── InvalidSignatureError
+│   ├── InvalidAlgorithmError
+│   ├── InvalidAudienceError
+│   ├── InvalidIssuerError
+│   ├── MissingRequiredClaimError
+│   ├── ImmatureSignatureError                  nbf (or iat) in the future
+│   └── WrongTokenError                         refresh where access is needed, or the reverse
+├── FreshTokenRequiredError (401)
+├── RevokedTokenError (401)
+├── CSRFError (401)
+├── UserLookupError (401)
+├── AccessDeniedError (403)                     role not allowed
+└── ClaimsVerificationError (400)               claims callback returned False
+```
+
+Each class carries its status, a stable machine ``code`` and a ``default_message``; the
+``handler_name`` is the attribute of ``manager.handler`` that renders it. The 422 rows
+follow ``config.invalid_token_status`` when rendered (see ``handler.py``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+__all__ = (
+    "AccessDeniedError",
+    "CSRFError",
+    "ClaimsVerificationError",
+    "ConfigurationError",
+    "DecodeError",
+    "ExpiredSignatureError",
+    "FreshTokenRequiredError",
+    "ImmatureSignatureError",
+    "InvalidAlgorithmError",
+    "InvalidAudienceError",
+    "InvalidHeaderError",
+    "InvalidIssuerError",
+    "InvalidSignatureError",
+    "InvalidTokenError",
+    "JWTExtendedException",
+    "MissingRequiredClaimError",
+    "NoAuthorizationError",
+    "RevokedTokenError",
+    "TokenCreationError",
+    "UserLookupError",
+    "WrongTokenError",
+)
+
+
+class JWTExtendedException(Exception):
+    """Base of every error raised by sanic-jwt-extended.
+
+    Deliberately not a ``SanicException``: this module is imported by the framework-free
+    codec, and the manager registers one Sanic error handler for the whole family.
+    """
+
+    status_code: ClassVar[int] = 500
+    code: ClassVar[str] = "jwt_error"
+    default_message: ClassVar[str] = "JWT error"
+    handler_name: ClassVar[str] = "jwt_error"
+
+    def __init__(self, message: str | None = None, **fields: Any) -> None:
+        self.message: str = message or self.default_message
+        # Structured details (claim name, locations tried...) for custom handlers.
+        self.fields: dict[str, Any] = fields
+        super().__init__(self.message)
+
+
+class ConfigurationError(JWTExtendedException, ValueError):
+    """An option is invalid. Raised when the ``with JWT.initialize(app)`` block ends."""
+
+    code = "configuration_error"
+    default_message = "Invalid sanic-jwt-extended configuration"
+    handler_name = "configuration_error"
+
+
+class TokenCreationError(JWTExtendedException, ValueError):
+    """An argument to ``create_access_token``/``create_refresh_token`` is invalid."""
+
+    code = "token_creation_error"
+    default_message = "Invalid argument for token creation"
+    handler_name = "token_creation_error"
+
+
+class NoAuthorizationError(JWTExtendedException):
+    status_code = 401
+    code = "no_authorization"
+    default_message = "Missing Authorization Header"
+    handler_name = "no_authorization"
+
+
+class InvalidHeaderError(JWTExtendedException):
+    status_code = 422
+    code = "invalid_header"
+    default_message = "Bad Authorization header. Expected 'Authorization: Bearer <JWT>'"
+    handler_name = "invalid_header"
+
+
+class ExpiredSignatureError(JWTExtendedException):
+    status_code = 401
+    code = "token_expired"
+    default_message = "Token has expired"
+    handler_name = "expired_signature"
+
+
+class InvalidTokenError(JWTExtendedException):
+    status_code = 422
+    code = "invalid_token"
+    default_message = "Invalid token"
+    handler_name = "invalid_token"
+
+
+class DecodeError(InvalidTokenError):
+    code = "decode_error"
+    default_message = "Token could not be decoded"
+
+
+class InvalidSignatureError(InvalidTokenError):
+    code = "invalid_signature"
+    default_message = "Signature verification failed"
+
+
+class InvalidAlgorithmError(InvalidTokenError):
+    code = "invalid_algorithm"
+    default_message = "The token's algorithm is not allowed"
+
+
+class InvalidAudienceError(InvalidTokenError):
+    code = "invalid_audience"
+    default_message = "Invalid audience"
+
+
+class InvalidIssuerError(InvalidTokenError):
+    code = "invalid_issuer"
+    default_message = "Invalid issuer"
+
+
+class MissingRequiredClaimError(InvalidTokenError):
+    code = "missing_claim"
+    default_message = "Token is missing a required claim"
+
+
+class ImmatureSignatureError(InvalidTokenError):
+    code = "token_not_yet_valid"
+    default_message = "The token is not yet valid"
+
+
+class WrongTokenError(InvalidTokenError):
+    code = "wrong_token_type"
+    default_message = "Wrong token type"
+    handler_name = "wrong_token"
+
+
+class FreshTokenRequiredError(JWTExtendedException):
+    status_code = 401
+    code = "fresh_token_required"
+    default_message = "Fresh token required"
+    handler_name = "fresh_token_required"
+
+
+class RevokedTokenError(JWTExtendedException):
+    status_code = 401
+    code = "token_revoked"
+    default_message = "Token has been revoked"
+    handler_name = "revoked_token"
+
+
+class CSRFError(JWTExtendedException):
+    status_code = 401
+    code = "csrf_error"
+    default_message = "CSRF token missing or incorrect"
+    handler_name = "csrf_error"
+
+
+class UserLookupError(JWTExtendedException):
+    status_code = 401
+    code = "user_lookup_failed"
+    default_message = "User not found"
+    handler_name = "user_lookup_error"
+
+
+class AccessDeniedError(JWTExtendedException):
+    status_code = 403
+    code = "access_denied"
+    default_message = "Your role is not allowed to access this resource"
+    handler_name = "access_denied"
+
+
+class ClaimsVerificationError(JWTExtendedException):
+    status_code = 400
+    code = "claims_verification_failed"
+    default_message = "User claims verification failed"
+    handler_name = "claims_verification_failed"

@@ -1,0 +1,324 @@
+"""``JWT`` (the stateless façade) and ``JWTManager`` (one app's state).
+
+The only module that touches the Sanic app: it stores the manager on ``app.ctx``,
+registers the error handler and the startup route check.
+"""
+
+from __future__ import annotations
+
+import gc
+import weakref
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from typing import Any, ClassVar, TypeVar, cast
+
+from sanic import Request, Sanic
+from sanic.exceptions import SanicException
+
+from . import codec
+from .config import Config
+from .decorators import REQUIREMENTS_ATTR
+from .exceptions import ConfigurationError, JWTExtendedException, TokenCreationError
+from .handler import Handler
+from .keys import KeySet
+from .tokens import Token
+from .verification import STATE_ATTR, Requirements
+
+__all__ = ("JWT", "JWTManager")
+
+C = TypeVar("C", bound=Callable[..., Any])
+
+
+class JWTManager:
+    """Configuration, keys, callbacks and error responses of one Sanic app."""
+
+    def __init__(self, app: Sanic[Any, Any]) -> None:
+        self.app = app
+        self.config = Config.from_app_config(app.config)
+        self.handler = Handler(self.config)
+        self.keys: KeySet | None = None
+        self.identity_callback: Callable[[Any], Any] | None = None
+        self.additional_claims_callback: Callable[[Any], Mapping[str, Any]] | None = None
+        self.additional_headers_callback: Callable[[Any], Mapping[str, Any]] | None = None
+        self.user_lookup_callback: Callable[[Token], Any] | None = None
+        self.claims_verification_callback: Callable[[Token], Any] | None = None
+        self._required_claims: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        return f"JWTManager(app={self.app.name!r}, algorithm={self.config.algorithm!r})"
+
+    @classmethod
+    def get(cls, app: Sanic[Any, Any]) -> JWTManager:
+        """The manager of ``app``; raises ``ConfigurationError`` if it was never initialized."""
+        manager = getattr(app.ctx, STATE_ATTR, None)
+        if manager is None:
+            raise ConfigurationError(
+                f"app {app.name!r} has no JWT manager; call `with JWT.initialize(app) as manager:` first."
+            )
+        return manager  # type: ignore[no-any-return]
+
+    # -- loaders (decorators) ------------------------------------------------------------
+
+    def user_identity_loader(self, fn: C) -> C:
+        """``fn(identity) -> str``: turns what you pass as ``identity`` into the ``sub`` string."""
+        self.identity_callback = fn
+        return fn
+
+    def additional_claims_loader(self, fn: C) -> C:
+        """``fn(identity) -> dict``: public claims added to every new token (arguments win)."""
+        self.additional_claims_callback = fn
+        return fn
+
+    def additional_headers_loader(self, fn: C) -> C:
+        """``fn(identity) -> dict``: JOSE headers added to every new token (arguments win)."""
+        self.additional_headers_callback = fn
+        return fn
+
+    def user_lookup_loader(self, fn: C) -> C:
+        """``fn(token) -> user`` (sync or async) on every protected request.
+
+        The result is ``token.user`` and ``request.ctx.jwt_user``; ``None`` means 401.
+        """
+        self.user_lookup_callback = fn
+        return fn
+
+    def claims_verification_loader(self, fn: C) -> C:
+        """``fn(token) -> bool`` (sync or async) on every protected request; ``False`` means 400."""
+        self.claims_verification_callback = fn
+        return fn
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def _seal(self) -> None:
+        self.keys = self.config.seal()
+        required = ["iat", "jti", "type", self.config.identity_claim]
+        if self.config.require_exp:
+            required.append("exp")
+        self._required_claims = tuple(required)
+
+    def _register(self) -> None:
+        setattr(self.app.ctx, STATE_ATTR, self)
+        self.app.exception(JWTExtendedException)(self.handler.respond)
+        self.app.register_listener(self._check_routes, "before_server_start")
+
+    async def _check_routes(self, app: Sanic[Any, Any], *_: Any) -> None:
+        # Decorators run before the app is known; their mistakes surface here, at startup.
+        for route in app.router.routes:
+            for req in _route_requirements(route.handler):
+                if req.uses_roles and not self.config.use_acl:
+                    raise ConfigurationError(
+                        f"use_acl: route '/{route.path}' uses allow=/deny= but config.use_acl is False; "
+                        "set manager.config.use_acl = True."
+                    )
+
+    # -- tokens --------------------------------------------------------------------------
+
+    def _keys(self) -> KeySet:
+        if self.keys is None:
+            raise ConfigurationError("the manager is used before its `with JWT.initialize(app)` block ended")
+        return self.keys
+
+    def _create(
+        self,
+        token_type: str,
+        identity: Any,
+        *,
+        fresh: bool | timedelta | datetime | None,
+        role: str | Sequence[str] | None,
+        expires_delta: timedelta | bool | None,
+        public_claims: Mapping[str, Any] | None,
+        private_claims: Mapping[str, Any] | None,
+        additional_headers: Mapping[str, Any] | None,
+        iss: str | None,
+        aud: str | Sequence[str] | None,
+    ) -> str:
+        keys, config = self._keys(), self.config
+        subject = self.identity_callback(identity) if self.identity_callback else identity
+        if not isinstance(subject, str):
+            raise TypeError(
+                f"identity must be a string, got {type(subject).__name__}; convert it or register "
+                "@manager.user_identity_loader"
+            )
+        if expires_delta is None:
+            # seal() has turned the configured lifetimes into timedelta or False
+            expires_delta = cast(
+                "timedelta | bool",
+                config.access_token_expires if token_type == "access" else config.refresh_token_expires,
+            )
+        elif expires_delta is False and config.require_exp:
+            raise TokenCreationError(
+                "expires_delta=False makes a token without exp, which this app refuses; "
+                "set config.require_exp = False to allow non-expiring tokens"
+            )
+        if role is not None and not config.use_acl:
+            raise TokenCreationError("role= needs config.use_acl = True")
+        extra_claims = dict(self.additional_claims_callback(identity)) if self.additional_claims_callback else {}
+        extra_claims.update(public_claims or {})
+        headers = dict(self.additional_headers_callback(identity)) if self.additional_headers_callback else {}
+        headers.update(additional_headers or {})
+        claims = codec.build_claims(
+            identity=subject,
+            token_type=token_type,
+            now=datetime.now(timezone.utc),
+            expires_delta=expires_delta,
+            identity_claim=config.identity_claim,
+            fresh=fresh,
+            role=role,
+            acl_claim=config.acl_claim,
+            public_claims=extra_claims,
+            private_claims=private_claims,
+            public_claim_namespace=config.public_claim_namespace,
+            private_claim_prefix=config.private_claim_prefix,
+            iss=iss if iss is not None else config.default_iss,
+            aud=aud if aud is not None else config.default_aud,
+        )
+        return codec.encode(claims, keys=keys, headers=headers)
+
+    def create_access_token(
+        self,
+        identity: Any,
+        *,
+        fresh: bool | timedelta | datetime = False,
+        role: str | Sequence[str] | None = None,
+        expires_delta: timedelta | bool | None = None,
+        public_claims: Mapping[str, Any] | None = None,
+        private_claims: Mapping[str, Any] | None = None,
+        additional_headers: Mapping[str, Any] | None = None,
+        iss: str | None = None,
+        aud: str | Sequence[str] | None = None,
+    ) -> str:
+        """A signed access token for ``identity``; ``fresh=True`` right after a password check."""
+        return self._create(
+            "access",
+            identity,
+            fresh=fresh,
+            role=role,
+            expires_delta=expires_delta,
+            public_claims=public_claims,
+            private_claims=private_claims,
+            additional_headers=additional_headers,
+            iss=iss,
+            aud=aud,
+        )
+
+    def create_refresh_token(
+        self,
+        identity: Any,
+        *,
+        role: str | Sequence[str] | None = None,
+        expires_delta: timedelta | bool | None = None,
+        public_claims: Mapping[str, Any] | None = None,
+        private_claims: Mapping[str, Any] | None = None,
+        additional_headers: Mapping[str, Any] | None = None,
+        iss: str | None = None,
+        aud: str | Sequence[str] | None = None,
+    ) -> str:
+        """A signed refresh token for ``identity`` (never fresh)."""
+        return self._create(
+            "refresh",
+            identity,
+            fresh=None,
+            role=role,
+            expires_delta=expires_delta,
+            public_claims=public_claims,
+            private_claims=private_claims,
+            additional_headers=additional_headers,
+            iss=iss,
+            aud=aud,
+        )
+
+    def decode_token(self, raw_jwt: str) -> Token:
+        """Verify ``raw_jwt`` (signature, exp/nbf/iat, aud, iss, required claims) into a ``Token``."""
+        config = self.config
+        header, payload = codec.decode(
+            raw_jwt,
+            keys=self._keys(),
+            audience=config.default_aud,
+            issuer=config.default_iss,
+            leeway=config.leeway,  # type: ignore[arg-type]
+            required=self._required_claims,
+            max_bytes=config.max_token_bytes,
+        )
+        return Token(
+            raw_jwt,
+            payload,
+            header,
+            identity_claim=config.identity_claim,
+            acl_claim=config.acl_claim,
+            public_claim_namespace=config.public_claim_namespace,
+            private_claim_prefix=config.private_claim_prefix,
+        )
+
+
+def _route_requirements(handler: Any) -> Iterator[Requirements]:
+    """Every ``Requirements`` a route handler carries, including HTTPMethodView methods."""
+    req = getattr(handler, REQUIREMENTS_ATTR, None)
+    if req is not None:
+        yield req
+    view_class = getattr(handler, "view_class", None)
+    if view_class is not None:
+        for name in ("get", "post", "put", "patch", "delete", "head", "options"):
+            method_req = getattr(getattr(view_class, name, None), REQUIREMENTS_ATTR, None)
+            if method_req is not None:
+                yield method_req
+
+
+class JWT:
+    """Entry point: ``JWT.initialize(app)`` and app-resolving shortcuts for token creation."""
+
+    # Weak: the index must not keep apps alive; the state itself lives on each app.
+    _managers: ClassVar[weakref.WeakSet[JWTManager]] = weakref.WeakSet()
+
+    @classmethod
+    @contextmanager
+    def initialize(cls, app: Sanic[Any, Any]) -> Iterator[JWTManager]:
+        """Configure ``app``: set options on ``manager.config`` inside the block.
+
+        Leaving the block validates and freezes the configuration; if the block raises,
+        nothing is registered on the app.
+        """
+        if not isinstance(app, Sanic):
+            raise ConfigurationError(f"JWT.initialize expects a Sanic app, got {type(app).__name__}")
+        if getattr(app.ctx, STATE_ATTR, None) is not None:
+            raise ConfigurationError(f"app {app.name!r} is already initialized; call JWT.initialize once per app")
+        manager = JWTManager(app)
+        yield manager
+        manager._seal()
+        manager._register()
+        cls._managers.add(manager)
+
+    @classmethod
+    def _resolve(cls) -> JWTManager:
+        try:
+            request = Request.get_current()
+        except SanicException:
+            request = None
+        if request is not None:
+            return JWTManager.get(request.app)
+        managers = list(cls._managers)
+        if len(managers) > 1:
+            gc.collect()  # apps dropped but not yet collected must not make this ambiguous
+            managers = list(cls._managers)
+        if len(managers) == 1:
+            return managers[0]
+        reason = "no app is initialized" if not managers else f"{len(managers)} apps are initialized"
+        raise ConfigurationError(
+            f"JWT cannot tell which app to use outside a request ({reason}); call the same method "
+            "on the manager instead (`manager.create_access_token(...)`, or `JWTManager.get(app)`)."
+        )
+
+    @classmethod
+    def create_access_token(cls, identity: Any, **kwargs: Any) -> str:
+        """``JWTManager.create_access_token`` on the app serving this request (or the only one)."""
+        return cls._resolve().create_access_token(identity, **kwargs)
+
+    @classmethod
+    def create_refresh_token(cls, identity: Any, **kwargs: Any) -> str:
+        """``JWTManager.create_refresh_token`` on the app serving this request (or the only one)."""
+        return cls._resolve().create_refresh_token(identity, **kwargs)
+
+    @classmethod
+    def decode_token(cls, raw_jwt: str) -> Token:
+        """``JWTManager.decode_token`` on the app serving this request (or the only one)."""
+        return cls._resolve().decode_token(raw_jwt)

@@ -1,0 +1,166 @@
+"""The verified token handed to views. Framework-free: no Sanic import here."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from .codec import REGISTERED_CLAIMS
+
+__all__ = ("Token",)
+
+
+def _datetime(value: Any) -> datetime | None:
+    # The codec has already range-checked exp/iat/nbf, so this cannot overflow.
+    return None if value is None else datetime.fromtimestamp(value, tz=timezone.utc)
+
+
+class Token:
+    """A verified JWT: its payload as typed, read-only properties.
+
+    Only the library creates ``Token`` objects, after the signature and claims have been
+    verified. ``repr`` never shows the encoded token, so logging a ``Token`` is safe.
+    """
+
+    __slots__ = ("_acl_claim", "_data", "_header", "_identity_claim", "_namespace", "_prefix", "_raw", "_user")
+
+    def __init__(
+        self,
+        raw_jwt: str,
+        raw_data: dict[str, Any],
+        header: dict[str, Any] | None = None,
+        *,
+        identity_claim: str = "sub",
+        acl_claim: str = "role",
+        public_claim_namespace: str = "",
+        private_claim_prefix: str = "",
+    ) -> None:
+        self._raw = raw_jwt
+        self._data = raw_data
+        self._header = header or {}
+        self._identity_claim = identity_claim
+        self._acl_claim = acl_claim
+        self._namespace = public_claim_namespace
+        self._prefix = private_claim_prefix
+        self._user: Any = None
+
+    def __repr__(self) -> str:
+        return f"Token(type={self.type!r}, identity={self.identity!r}, jti={self.jti!r}, exp={self.exp!r})"
+
+    @property
+    def raw_jwt(self) -> str:
+        """The encoded token as received. Treat it as a secret: never log it."""
+        return self._raw
+
+    @property
+    def raw_data(self) -> dict[str, Any]:
+        """A copy of the whole payload."""
+        return dict(self._data)
+
+    @property
+    def header(self) -> dict[str, Any]:
+        """A copy of the JOSE header."""
+        return dict(self._header)
+
+    @property
+    def type(self) -> str | None:
+        """``"access"`` or ``"refresh"``."""
+        return self._data.get("type")
+
+    @property
+    def identity(self) -> Any:
+        """The identity claim (``sub`` unless ``config.identity_claim`` says otherwise)."""
+        return self._data.get(self._identity_claim)
+
+    @property
+    def fresh(self) -> bool | None:
+        """Whether this access token is fresh now; ``None`` for refresh tokens or when unspecified.
+
+        A numeric ``fresh`` claim means "fresh until that time", so the answer can change
+        over the token's life.
+        """
+        if self.type != "access":
+            return None
+        value = self._data.get("fresh")
+        if value is None or isinstance(value, bool):
+            return value
+        if isinstance(value, (int, float)):
+            return datetime.now(timezone.utc).timestamp() < value
+        return False
+
+    @property
+    def role(self) -> str | list[str] | None:
+        """The role claim (``config.acl_claim``), a string or a list of strings."""
+        return self._data.get(self._acl_claim)
+
+    @property
+    def roles(self) -> frozenset[str]:
+        """The role claim as a set, however it was written."""
+        role = self.role
+        if isinstance(role, str):
+            return frozenset((role,))
+        if isinstance(role, list):
+            return frozenset(item for item in role if isinstance(item, str))
+        return frozenset()
+
+    @property
+    def iss(self) -> str | None:
+        return self._data.get("iss")
+
+    @property
+    def aud(self) -> str | list[str] | None:
+        return self._data.get("aud")
+
+    @property
+    def jti(self) -> str | None:
+        return self._data.get("jti")
+
+    @property
+    def exp(self) -> datetime | None:
+        """Expiry as an aware UTC datetime, ``None`` for a token without expiry."""
+        return _datetime(self._data.get("exp"))
+
+    @property
+    def iat(self) -> datetime | None:
+        return _datetime(self._data.get("iat"))
+
+    @property
+    def nbf(self) -> datetime | None:
+        return _datetime(self._data.get("nbf"))
+
+    @property
+    def csrf(self) -> str | None:
+        return self._data.get("csrf")
+
+    def _custom_claims(self) -> dict[str, Any]:
+        reserved = REGISTERED_CLAIMS | {self._identity_claim, self._acl_claim}
+        return {name: value for name, value in self._data.items() if name not in reserved}
+
+    @property
+    def public_claims(self) -> dict[str, Any]:
+        """Claims under ``config.public_claim_namespace``, with the namespace stripped.
+
+        With both the namespace and the private prefix empty (the defaults) public and
+        private claims cannot be told apart, and both properties hold every custom claim.
+        """
+        ns, prefix = self._namespace, self._prefix
+        return {
+            name[len(ns) :]: value
+            for name, value in self._custom_claims().items()
+            if name.startswith(ns) and not (prefix and name.startswith(prefix))
+        }
+
+    @property
+    def private_claims(self) -> dict[str, Any]:
+        """Claims under ``config.private_claim_prefix``, with the prefix stripped."""
+        ns, prefix = self._namespace, self._prefix
+        return {
+            name[len(prefix) :]: value
+            for name, value in self._custom_claims().items()
+            if name.startswith(prefix) and not (ns and name.startswith(ns))
+        }
+
+    @property
+    def user(self) -> Any:
+        """What the ``user_lookup_loader`` callback returned (``None`` without one)."""
+        return self._user

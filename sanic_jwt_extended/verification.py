@@ -1,0 +1,187 @@
+"""THE one place a request's token is checked.
+
+Order (authentication before authorization, cheap checks before I/O):
+extract → decode (signature, exp/nbf/iat, aud, iss, required claims) → type → freshness
+→ roles → claims-verification callback → user lookup.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .config import normalize_locations
+from .exceptions import (
+    AccessDeniedError,
+    ClaimsVerificationError,
+    ConfigurationError,
+    FreshTokenRequiredError,
+    NoAuthorizationError,
+    UserLookupError,
+    WrongTokenError,
+)
+from .locations import describe_locations, token_from_headers
+
+if TYPE_CHECKING:
+    from sanic import Request
+
+    from .manager import JWTManager
+    from .tokens import Token
+
+__all__ = ("STATE_ATTR", "Requirements", "manager_of", "verify_jwt_in_request", "verify_request")
+
+# Where the manager lives on ``app.ctx``; per app, so two apps never share state.
+STATE_ATTR = "_sanic_jwt_extended"
+
+
+@dataclass(frozen=True, slots=True)
+class Requirements:
+    """What a route demands of its token."""
+
+    token_type: str = "access"
+    fresh_required: bool = False
+    optional: bool = False
+    allow: frozenset[str] | None = None
+    deny: frozenset[str] | None = None
+    locations: tuple[str, ...] | None = None
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        token_type: str = "access",
+        fresh_required: bool = False,
+        optional: bool = False,
+        allow: str | Iterable[str] | None = None,
+        deny: str | Iterable[str] | None = None,
+        locations: str | Iterable[str] | None = None,
+    ) -> Requirements:
+        return cls(
+            token_type=token_type,
+            fresh_required=bool(fresh_required),
+            optional=bool(optional),
+            allow=_role_set(allow, "allow"),
+            deny=_role_set(deny, "deny"),
+            locations=None if locations is None else _location_tuple(locations),
+        )
+
+    @property
+    def uses_roles(self) -> bool:
+        return self.allow is not None or self.deny is not None
+
+
+def _role_set(roles: str | Iterable[str] | None, name: str) -> frozenset[str] | None:
+    if roles is None:
+        return None
+    items = (roles,) if isinstance(roles, str) else tuple(roles)
+    if not all(isinstance(item, str) for item in items):
+        raise ConfigurationError(f"{name}=: must be a role name or a list of role names, got {roles!r}")
+    return frozenset(items)
+
+
+def _location_tuple(locations: str | Iterable[str]) -> tuple[str, ...]:
+    return normalize_locations((locations,) if isinstance(locations, str) else tuple(locations), "locations=")
+
+
+def manager_of(request: Request) -> JWTManager:
+    manager: JWTManager | None = getattr(request.app.ctx, STATE_ATTR, None)
+    if manager is None:
+        raise ConfigurationError(
+            f"app {request.app.name!r} has no JWT manager; call `with JWT.initialize(app) as manager:` first."
+        )
+    return manager
+
+
+def _extract(request: Request, manager: JWTManager, req: Requirements) -> str | None:
+    config = manager.config
+    header_key = config.refresh_jwt_header_key if req.token_type == "refresh" else config.jwt_header_key
+    locations = req.locations or tuple(config.token_location)
+    for location in locations:
+        if location == "headers":
+            raw = token_from_headers(request, header_key, config.jwt_header_prefix)
+            if raw is not None:
+                return raw
+    if req.optional:
+        return None
+    tried = describe_locations(config, header_key, locations)
+    raise NoAuthorizationError(f"Missing token: looked in {tried}", locations=locations)
+
+
+def _check_type(token: Token, req: Requirements) -> None:
+    if token.type != req.token_type:
+        raise WrongTokenError(f"Only {req.token_type} tokens are allowed", expected=req.token_type)
+
+
+def _check_fresh(token: Token, req: Requirements) -> None:
+    if req.fresh_required and token.fresh is not True:
+        raise FreshTokenRequiredError()
+
+
+def _check_roles(token: Token, req: Requirements, use_acl: bool) -> None:
+    if not req.uses_roles:
+        return
+    if not use_acl:
+        raise ConfigurationError("allow=/deny= need config.use_acl = True")
+    roles = token.roles
+    if req.allow is not None and roles.isdisjoint(req.allow):
+        raise AccessDeniedError(roles=sorted(roles))
+    if req.deny is not None and not roles.isdisjoint(req.deny):
+        raise AccessDeniedError(roles=sorted(roles))
+
+
+async def _call(callback: Any, *args: Any) -> Any:
+    result = callback(*args)
+    if inspect.isawaitable(result):
+        result = await result
+    return result
+
+
+async def verify_request(request: Request, manager: JWTManager, req: Requirements) -> Token | None:
+    """Run every step for ``req``; returns ``None`` only on an optional route without a token."""
+    raw = _extract(request, manager, req)
+    if raw is None:
+        return None
+    token = manager.decode_token(raw)
+    _check_type(token, req)
+    _check_fresh(token, req)
+    _check_roles(token, req, manager.config.use_acl)
+    check = manager.claims_verification_callback
+    if check is not None and await _call(check, token) is False:
+        raise ClaimsVerificationError()
+    if manager.user_lookup_callback is not None:
+        user = await _call(manager.user_lookup_callback, token)
+        if user is None:
+            raise UserLookupError()
+        token._user = user
+        request.ctx.jwt_user = user
+    return token
+
+
+async def verify_jwt_in_request(
+    request: Request,
+    *,
+    fresh_required: bool = False,
+    optional: bool = False,
+    refresh: bool = False,
+    allow: str | Iterable[str] | None = None,
+    deny: str | Iterable[str] | None = None,
+    locations: str | Iterable[str] | None = None,
+) -> Token | None:
+    """Check the request's token as ``@jwt_required`` would, for custom guards and middleware.
+
+    Sets ``request.ctx.token`` and returns the token (``None`` when ``optional`` and absent).
+    Raises a ``JWTExtendedException`` that the app renders as the contract's error response.
+    """
+    req = Requirements.build(
+        token_type="refresh" if refresh else "access",
+        fresh_required=fresh_required,
+        optional=optional,
+        allow=allow,
+        deny=deny,
+        locations=locations,
+    )
+    token = await verify_request(request, manager_of(request), req)
+    request.ctx.token = token
+    return token
