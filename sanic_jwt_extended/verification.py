@@ -148,7 +148,8 @@ async def verify_request(request: Request, manager: JWTManager, req: Requirement
     _check_fresh(token, req)
     _check_roles(token, req, manager.config.use_acl)
     check = manager.claims_verification_callback
-    if check is not None and await _call(check, token) is False:
+    # Anything falsy refuses: a forgotten `return` must not accept every token.
+    if check is not None and not await _call(check, token):
         raise ClaimsVerificationError()
     if manager.user_lookup_callback is not None:
         user = await _call(manager.user_lookup_callback, token)

@@ -171,3 +171,9 @@ def test_decode_algorithms_allow_list_accepts_listed_algorithms() -> None:
     client = Client(app)
     assert client.get("/protected", jwt.encode(claims, SECRET, algorithm="HS512")).status == 200
     assert client.get("/protected", jwt.encode(claims, SECRET, algorithm="HS384")).status == 422
+
+
+@pytest.mark.parametrize(("result", "status"), [(True, 200), ("yes", 200), (False, 400), (None, 400), (0, 400)])
+def test_claims_check_fails_closed(result: Any, status: int) -> None:
+    client, manager = callback_app(lambda token: "user", lambda token: result, [])
+    assert client.get("/me", manager.create_access_token("a")).status == status
