@@ -3,6 +3,14 @@
 from __future__ import annotations
 
 from .config import Config
+from .cookies import (
+    get_csrf_token,
+    set_access_cookies,
+    set_refresh_cookies,
+    unset_access_cookies,
+    unset_jwt_cookies,
+    unset_refresh_cookies,
+)
 from .decorators import jwt_optional, jwt_required, refresh_jwt_required
 from .exceptions import JWTExtendedException
 from .manager import JWT, JWTManager
@@ -15,9 +23,15 @@ __all__ = (
     "JWTExtendedException",
     "JWTManager",
     "Token",
+    "get_csrf_token",
     "jwt_optional",
     "jwt_required",
     "refresh_jwt_required",
+    "set_access_cookies",
+    "set_refresh_cookies",
+    "unset_access_cookies",
+    "unset_jwt_cookies",
+    "unset_refresh_cookies",
     "verify_jwt_in_request",
 )
 

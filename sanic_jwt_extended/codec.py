@@ -160,7 +160,8 @@ def _check_time_claims(payload: Mapping[str, Any]) -> None:
         value = payload[claim]
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise exc.DecodeError(f"The {claim!r} claim must be a number", claim=claim)
-        if not (math.isfinite(value) and 0 <= value <= _MAX_TIMESTAMP):
+        # Compare without float(): a huge JSON integer would overflow the conversion.
+        if (isinstance(value, float) and not math.isfinite(value)) or not 0 <= value <= _MAX_TIMESTAMP:
             raise exc.DecodeError(f"The {claim!r} claim is out of range", claim=claim)
 
 
@@ -183,7 +184,7 @@ def decode(
         raise exc.DecodeError("Token must be a non-empty string")
     # Checked before any base64 or crypto work, so an attacker cannot make us do either.
     if len(token) > max_bytes:
-        raise exc.DecodeError(f"Token is longer than {max_bytes} bytes")
+        raise exc.TokenTooLargeError(f"Token is longer than {max_bytes} bytes")
     if not token.isascii():
         raise exc.DecodeError("Token contains non-ASCII characters")
     try:

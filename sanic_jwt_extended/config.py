@@ -21,7 +21,7 @@ __all__ = ("TOKEN_LOCATIONS", "Config", "normalize_locations")
 # Canonical names, aliases, and which ones this release can read tokens from.
 TOKEN_LOCATIONS = ("headers", "cookies", "query_string", "json")
 _LOCATION_ALIASES = {"header": "headers", "cookie": "cookies", "query": "query_string"}
-_SUPPORTED_LOCATIONS = frozenset({"headers"})
+_SAMESITE = ("Strict", "Lax", "None")
 
 
 @dataclass
@@ -53,7 +53,7 @@ class Config:
     identity_claim: str = "sub"
     """Claim that carries the identity."""
     token_location: Sequence[str] = ("headers",)
-    """Where tokens are looked for, in order."""
+    """Where tokens are looked for, in order: any of headers, cookies, query_string, json."""
     jwt_header_key: str = "Authorization"
     """Header carrying access tokens."""
     jwt_header_prefix: str = "Bearer"
@@ -72,6 +72,52 @@ class Config:
     """Key of the message in default JSON error bodies."""
     invalid_token_status: int = 422
     """Status of the "invalid token" rows of the error table; 401 for strict RFC 6750."""
+    access_cookie_name: str = "access_token_cookie"
+    """Cookie holding the access token (HttpOnly)."""
+    refresh_cookie_name: str = "refresh_token_cookie"
+    """Cookie holding the refresh token (HttpOnly)."""
+    access_cookie_path: str = "/"
+    """Path of the access-token cookie."""
+    refresh_cookie_path: str = "/"
+    """Path of the refresh-token cookie; narrow it (e.g. "/refresh") so it travels less."""
+    cookie_domain: str | None = None
+    """Domain attribute of every cookie; None keeps cookies on the exact host."""
+    cookie_secure: bool = True
+    """Secure attribute: cookies only travel over HTTPS. Turn off for plain-HTTP development only."""
+    cookie_samesite: str = "Lax"
+    """SameSite attribute: "Strict", "Lax" or "None" ("None" needs cookie_secure)."""
+    session_cookie: bool = True
+    """Cookies without Max-Age, gone when the browser closes; False uses cookie_max_age."""
+    cookie_max_age: int | timedelta | None = None
+    """Max-Age when session_cookie is False (0 is honoured); None follows the token's lifetime."""
+    csrf_protect: bool = True
+    """Double-submit CSRF check for cookie-borne tokens on csrf_request_methods."""
+    csrf_request_methods: Sequence[str] = ("POST", "PUT", "PATCH", "DELETE")
+    """Methods on which a cookie-borne token needs the CSRF header."""
+    access_csrf_cookie_name: str = "csrf_access_token"
+    """Readable cookie carrying the access token's CSRF value for page script."""
+    refresh_csrf_cookie_name: str = "csrf_refresh_token"
+    """Readable cookie carrying the refresh token's CSRF value for page script."""
+    access_csrf_cookie_path: str = "/"
+    """Path of the access CSRF cookie."""
+    refresh_csrf_cookie_path: str = "/"
+    """Path of the refresh CSRF cookie."""
+    csrf_header_name: str = "X-CSRF-Token"
+    """Header in which page script echoes the CSRF cookie."""
+    csrf_check_form: bool = False
+    """Also accept the CSRF value from a form field (for plain HTML form posts)."""
+    csrf_field_name: str = "csrf_token"
+    """Form field checked when csrf_check_form is on."""
+    jwt_query_param_name: str = "jwt"
+    """Query parameter carrying the token when query_string is a location."""
+    jwt_query_param_value_prefix: str = ""
+    """Prefix expected before the token in the query value (e.g. "Bearer "), stripped."""
+    json_key: str = "access_token"
+    """Key of the access token in a JSON object body."""
+    refresh_json_key: str = "refresh_token"
+    """Key of the refresh token in a JSON object body."""
+    implicit_refresh: timedelta | int | None = None
+    """Reissue the access cookie when a cookie-borne token expires within this window; off when None."""
     max_token_bytes: int = 8192
     """Longer tokens are refused before any decoding work."""
     allow_weak_secret: bool = False
@@ -122,14 +168,46 @@ class Config:
             "invalid_token_status": _choice(self.invalid_token_status, "invalid_token_status", (400, 401, 422)),
             "max_token_bytes": _positive_int(self.max_token_bytes, "max_token_bytes"),
         }
-        for name in ("require_exp", "use_acl", "allow_weak_secret"):
+        for name in (
+            "require_exp",
+            "use_acl",
+            "allow_weak_secret",
+            "cookie_secure",
+            "session_cookie",
+            "csrf_check_form",
+        ):
             values[name] = _bool(getattr(self, name), name)
-        for name in ("identity_claim", "acl_claim", "jwt_header_key", "refresh_jwt_header_key", "error_message_key"):
+        for name in (
+            "identity_claim",
+            "acl_claim",
+            "jwt_header_key",
+            "refresh_jwt_header_key",
+            "error_message_key",
+            "access_cookie_name",
+            "refresh_cookie_name",
+            "access_cookie_path",
+            "refresh_cookie_path",
+            "access_csrf_cookie_name",
+            "refresh_csrf_cookie_name",
+            "access_csrf_cookie_path",
+            "refresh_csrf_cookie_path",
+            "csrf_header_name",
+            "csrf_field_name",
+            "jwt_query_param_name",
+            "json_key",
+            "refresh_json_key",
+        ):
             values[name] = _name(getattr(self, name), name)
-        for name in ("jwt_header_prefix", "public_claim_namespace", "private_claim_prefix"):
+        for name in (
+            "jwt_header_prefix",
+            "public_claim_namespace",
+            "private_claim_prefix",
+            "jwt_query_param_value_prefix",
+        ):
             values[name] = _string(getattr(self, name), name)
         if values["jwt_header_prefix"] != values["jwt_header_prefix"].strip() or " " in values["jwt_header_prefix"]:
             raise ConfigurationError("jwt_header_prefix: must be one word without spaces, e.g. 'Bearer', or ''.")
+        values.update(self._cookie_values(values))
         if self.default_iss is not None:
             values["default_iss"] = _name(self.default_iss, "default_iss")
         if values["identity_claim"] in {"type", "fresh", "jti", "exp", "iat", "nbf", "csrf"}:
@@ -157,6 +235,35 @@ class Config:
             object.__setattr__(self, name, value)
         self._sealed = True
         return keys
+
+    def _cookie_values(self, values: dict[str, Any]) -> dict[str, Any]:
+        cookies = "cookies" in values["token_location"]
+        out: dict[str, Any] = {
+            "cookie_samesite": _choice(self.cookie_samesite, "cookie_samesite", _SAMESITE),
+            "csrf_protect": _bool(self.csrf_protect, "csrf_protect"),
+            "csrf_request_methods": tuple(
+                method.upper() for method in _str_list(self.csrf_request_methods, "csrf_request_methods") or ()
+            ),
+            "cookie_max_age": _max_age(self.cookie_max_age),
+            "implicit_refresh": None
+            if self.implicit_refresh is None
+            else _lifetime(self.implicit_refresh, "implicit_refresh"),
+        }
+        if self.cookie_domain is not None:
+            out["cookie_domain"] = _name(self.cookie_domain, "cookie_domain")
+        if out["cookie_samesite"] == "None" and not values["cookie_secure"]:
+            raise ConfigurationError(
+                'cookie_samesite: "None" needs cookie_secure = True (browsers drop insecure SameSite=None cookies).'
+            )
+        if out["cookie_max_age"] is not None and values["session_cookie"]:
+            raise ConfigurationError(
+                "cookie_max_age: is ignored while session_cookie is True; set session_cookie = False."
+            )
+        if out["implicit_refresh"] is False:
+            raise ConfigurationError("implicit_refresh: must be a positive timedelta (or seconds), or None for off.")
+        if out["implicit_refresh"] is not None and not cookies:
+            raise ConfigurationError("implicit_refresh: refreshes cookies, so token_location must include 'cookies'.")
+        return out
 
 
 _FIELD_NAMES = tuple(f.name for f in dataclasses.fields(Config))
@@ -232,12 +339,20 @@ def normalize_locations(value: Any, option: str) -> tuple[str, ...]:
         canonical = _LOCATION_ALIASES.get(name, name)
         if canonical not in TOKEN_LOCATIONS:
             raise ConfigurationError(f"{option}: unknown location {name!r}; choose from {TOKEN_LOCATIONS}.")
-        if canonical not in _SUPPORTED_LOCATIONS:
-            raise ConfigurationError(f"{option}: {canonical!r} is not supported by this release; use ('headers',).")
         if canonical in out:
             raise ConfigurationError(f"{option}: {canonical!r} is listed twice.")
         out.append(canonical)
     return tuple(out)
+
+
+def _max_age(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, timedelta):
+        value = int(value.total_seconds())
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigurationError(f"cookie_max_age: must be seconds >= 0 or a timedelta, got {value!r}.")
+    return value
 
 
 def _audience(value: Any) -> str | tuple[str, ...] | None:

@@ -5,7 +5,9 @@ JWTExtendedException (500)                      base; catch this to catch everyt
 ├── ConfigurationError (500, also ValueError)   bad option, found at startup
 ├── TokenCreationError (500, also ValueError)   bad argument to create_*_token
 ├── NoAuthorizationError (401)                  no token in any configured location
-├── InvalidHeaderError (422)                    malformed Authorization header
+├── InvalidRequestError (422)                   malformed cookie, query parameter or JSON body
+│   ├── InvalidHeaderError                      malformed Authorization header
+│   └── TokenTooLargeError                      token over max_token_bytes
 ├── ExpiredSignatureError (401)                 token past its exp
 ├── InvalidTokenError (422)                     anything else wrong with the token
 │   ├── DecodeError                             not a JWT / bad base64 / bad JSON
@@ -46,6 +48,7 @@ __all__ = (
     "InvalidAudienceError",
     "InvalidHeaderError",
     "InvalidIssuerError",
+    "InvalidRequestError",
     "InvalidSignatureError",
     "InvalidTokenError",
     "JWTExtendedException",
@@ -53,6 +56,7 @@ __all__ = (
     "NoAuthorizationError",
     "RevokedTokenError",
     "TokenCreationError",
+    "TokenTooLargeError",
     "UserLookupError",
     "WrongTokenError",
 )
@@ -100,11 +104,22 @@ class NoAuthorizationError(JWTExtendedException):
     handler_name = "no_authorization"
 
 
-class InvalidHeaderError(JWTExtendedException):
+class InvalidRequestError(JWTExtendedException):
     status_code = 422
+    code = "invalid_request"
+    default_message = "Malformed token location in the request"
+    handler_name = "invalid_request"
+
+
+class InvalidHeaderError(InvalidRequestError):
     code = "invalid_header"
     default_message = "Bad Authorization header. Expected 'Authorization: Bearer <JWT>'"
     handler_name = "invalid_header"
+
+
+class TokenTooLargeError(InvalidRequestError):
+    code = "token_too_large"
+    default_message = "Token is too large"
 
 
 class ExpiredSignatureError(JWTExtendedException):

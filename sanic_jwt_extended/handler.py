@@ -17,7 +17,7 @@ from sanic.response import HTTPResponse, json
 
 from .exceptions import (
     AccessDeniedError,
-    InvalidHeaderError,
+    InvalidRequestError,
     JWTExtendedException,
     NoAuthorizationError,
 )
@@ -34,6 +34,7 @@ ErrorHandlerFunc = Callable[["Request", JWTExtendedException], HTTPResponse | Aw
 HANDLER_NAMES = (
     "no_authorization",
     "invalid_header",
+    "invalid_request",
     "expired_signature",
     "invalid_token",
     "wrong_token",
@@ -59,7 +60,7 @@ def _www_authenticate(exception: JWTExtendedException, status: int) -> str | Non
     # RFC 6750 §3.1: a request with no credentials gets the bare challenge, no error code.
     if isinstance(exception, NoAuthorizationError):
         return "Bearer"
-    error = "invalid_request" if isinstance(exception, InvalidHeaderError) else "invalid_token"
+    error = "invalid_request" if isinstance(exception, InvalidRequestError) else "invalid_token"
     description = _UNSAFE_DESCRIPTION.sub("", exception.message)[:200]
     return f'Bearer error="{error}", error_description="{description}"'
 

@@ -7,6 +7,7 @@ registers the error handler and the startup route check.
 from __future__ import annotations
 
 import gc
+import secrets
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -15,9 +16,11 @@ from typing import Any, ClassVar, TypeVar, cast
 
 from sanic import Request, Sanic
 from sanic.exceptions import SanicException
+from sanic.response import BaseHTTPResponse
 
 from . import codec
 from .config import Config
+from .cookies import set_token_cookies
 from .decorators import REQUIREMENTS_ATTR
 from .exceptions import ConfigurationError, JWTExtendedException, TokenCreationError
 from .handler import Handler
@@ -44,6 +47,8 @@ class JWTManager:
         self.user_lookup_callback: Callable[[Token], Any] | None = None
         self.claims_verification_callback: Callable[[Token], Any] | None = None
         self._required_claims: tuple[str, ...] = ()
+        # Tokens carry a CSRF value only when they may travel in cookies.
+        self._csrf_claims = False
 
     def __repr__(self) -> str:
         return f"JWTManager(app={self.app.name!r}, algorithm={self.config.algorithm!r})"
@@ -96,11 +101,14 @@ class JWTManager:
         if self.config.require_exp:
             required.append("exp")
         self._required_claims = tuple(required)
+        self._csrf_claims = self.config.csrf_protect and "cookies" in self.config.token_location
 
     def _register(self) -> None:
         setattr(self.app.ctx, STATE_ATTR, self)
         self.app.exception(JWTExtendedException)(self.handler.respond)
         self.app.register_listener(self._check_routes, "before_server_start")
+        if self.config.implicit_refresh is not None:
+            self.app.register_middleware(self._implicit_refresh, "response")
 
     async def _check_routes(self, app: Sanic[Any, Any], *_: Any) -> None:
         # Decorators run before the app is known; their mistakes surface here, at startup.
@@ -111,6 +119,44 @@ class JWTManager:
                         f"use_acl: route '/{route.path}' uses allow=/deny= but config.use_acl is False; "
                         "set manager.config.use_acl = True."
                     )
+                if req.locations and "cookies" in req.locations and self.config.csrf_protect:
+                    self._csrf_claims = True
+
+    async def _implicit_refresh(self, request: Request, response: BaseHTTPResponse) -> None:
+        # Keeps a browser session alive without a refresh round trip; never fresh, because
+        # no password was checked, and never on a response that is logging the user out.
+        token: Token | None = getattr(request.ctx, "token", None)
+        if token is None or token.type != "access" or getattr(request.ctx, "jwt_location", None) != "cookies":
+            return
+        exp = token.exp
+        window = cast("timedelta", self.config.implicit_refresh)
+        if exp is None or exp - datetime.now(timezone.utc) > window:
+            return
+        if any(cookie.key == self.config.access_cookie_name for cookie in response.cookies.cookies):
+            return  # the view already set or unset the cookie itself
+        set_token_cookies(self, response, self._reissue(token), refresh=False)
+
+    def _reissue(self, token: Token) -> str:
+        """A new access token with the same identity, roles and custom claims, not fresh."""
+        config, keys = self.config, self._keys()
+        custom = {k: v for k, v in token.raw_data.items() if k not in codec.REGISTERED_CLAIMS}
+        custom.pop(config.identity_claim, None)
+        role = custom.pop(config.acl_claim, None)
+        claims = codec.build_claims(
+            identity=token.identity,
+            token_type="access",
+            now=datetime.now(timezone.utc),
+            expires_delta=cast("timedelta | bool", config.access_token_expires),
+            identity_claim=config.identity_claim,
+            fresh=False,
+            role=role,
+            acl_claim=config.acl_claim,
+            public_claims=custom,  # already namespaced/prefixed: copied as they are
+            iss=token.iss,
+            aud=token.aud,
+            csrf=secrets.token_urlsafe(32) if self._csrf_claims else None,
+        )
+        return codec.encode(claims, keys=keys, headers=None)
 
     # -- tokens --------------------------------------------------------------------------
 
@@ -172,6 +218,7 @@ class JWTManager:
             private_claim_prefix=config.private_claim_prefix,
             iss=iss if iss is not None else config.default_iss,
             aud=aud if aud is not None else config.default_aud,
+            csrf=secrets.token_urlsafe(32) if self._csrf_claims else None,
         )
         return codec.encode(claims, keys=keys, headers=headers)
 

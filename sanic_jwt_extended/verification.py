@@ -1,12 +1,14 @@
 """THE one place a request's token is checked.
 
 Order (authentication before authorization, cheap checks before I/O):
-extract → decode (signature, exp/nbf/iat, aud, iss, required claims) → type → freshness
-→ roles → claims-verification callback → user lookup.
+extract (first location holding a token) → decode (signature, exp/nbf/iat, aud, iss,
+required claims) → CSRF (cookie-borne tokens) → type → freshness → roles
+→ claims-verification callback → user lookup.
 """
 
 from __future__ import annotations
 
+import hmac
 import inspect
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -17,16 +19,24 @@ from .exceptions import (
     AccessDeniedError,
     ClaimsVerificationError,
     ConfigurationError,
+    CSRFError,
     FreshTokenRequiredError,
     NoAuthorizationError,
     UserLookupError,
     WrongTokenError,
 )
-from .locations import describe_locations, token_from_headers
+from .locations import (
+    describe_locations,
+    token_from_cookies,
+    token_from_headers,
+    token_from_json,
+    token_from_query,
+)
 
 if TYPE_CHECKING:
     from sanic import Request
 
+    from .config import Config
     from .manager import JWTManager
     from .tokens import Token
 
@@ -94,19 +104,54 @@ def manager_of(request: Request) -> JWTManager:
     return manager
 
 
-def _extract(request: Request, manager: JWTManager, req: Requirements) -> str | None:
+def _extract(request: Request, manager: JWTManager, req: Requirements) -> tuple[str, str] | None:
+    """``(raw token, location)`` from the first location holding a token."""
     config = manager.config
-    header_key = config.refresh_jwt_header_key if req.token_type == "refresh" else config.jwt_header_key
+    refresh = req.token_type == "refresh"
     locations = req.locations or tuple(config.token_location)
     for location in locations:
         if location == "headers":
+            header_key = config.refresh_jwt_header_key if refresh else config.jwt_header_key
             raw = token_from_headers(request, header_key, config.jwt_header_prefix)
-            if raw is not None:
-                return raw
+        elif location == "cookies":
+            raw = token_from_cookies(request, config.refresh_cookie_name if refresh else config.access_cookie_name)
+        elif location == "query_string":
+            raw = token_from_query(request, config.jwt_query_param_name, config.jwt_query_param_value_prefix)
+        else:
+            raw = token_from_json(request, config.refresh_json_key if refresh else config.json_key)
+        # A token that is present but bad fails in decode: no falling through to the next location.
+        if raw is not None:
+            return raw, location
     if req.optional:
         return None
-    tried = describe_locations(config, header_key, locations)
+    tried = describe_locations(config, locations, refresh)
     raise NoAuthorizationError(f"Missing token: looked in {tried}", locations=locations)
+
+
+def _check_csrf(request: Request, token: Token, location: str, config: Config) -> None:
+    # Double submit (OWASP CSRF cheat sheet): a cross-site form can make the browser send
+    # the cookie, but cannot read the CSRF cookie to echo it in a header.
+    if location != "cookies" or not config.csrf_protect or request.method not in config.csrf_request_methods:
+        return
+    expected = token.csrf
+    if not isinstance(expected, str) or not expected:
+        raise CSRFError("Missing CSRF claim in the token")
+    supplied = request.headers.get(config.csrf_header_name)
+    if not supplied and config.csrf_check_form:
+        supplied = _form_field(request, config.csrf_field_name)
+    if not supplied:
+        raise CSRFError(f"Missing CSRF token: send it in the {config.csrf_header_name} header")
+    if not hmac.compare_digest(str(supplied).encode("utf-8", "replace"), expected.encode("utf-8", "replace")):
+        raise CSRFError("CSRF double submit tokens do not match")
+
+
+def _form_field(request: Request, name: str) -> str | None:
+    try:
+        form = request.form
+    except Exception:  # an unparsable body simply has no CSRF field
+        return None
+    value = form.get(name) if form is not None else None
+    return value if isinstance(value, str) else None
 
 
 def _check_type(token: Token, req: Requirements) -> None:
@@ -139,11 +184,16 @@ async def _call(callback: Any, *args: Any) -> Any:
 
 
 async def verify_request(request: Request, manager: JWTManager, req: Requirements) -> Token | None:
-    """Run every step for ``req``; returns ``None`` only on an optional route without a token."""
-    raw = _extract(request, manager, req)
-    if raw is None:
+    """Run every step for ``req``; returns ``None`` only on an optional route without a token.
+
+    Sets ``request.ctx.jwt_location`` to where the token was found.
+    """
+    found = _extract(request, manager, req)
+    if found is None:
         return None
+    raw, location = found
     token = manager.decode_token(raw)
+    _check_csrf(request, token, location, manager.config)
     _check_type(token, req)
     _check_fresh(token, req)
     _check_roles(token, req, manager.config.use_acl)
@@ -157,6 +207,7 @@ async def verify_request(request: Request, manager: JWTManager, req: Requirement
             raise UserLookupError()
         token._user = user
         request.ctx.jwt_user = user
+    request.ctx.jwt_location = location
     return token
 
 

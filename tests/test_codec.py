@@ -68,7 +68,7 @@ def sign(payload: Any, secret: str = SECRET) -> str:
 DECODE_ERRORS = [
     ("empty", lambda: "", exc.DecodeError),
     ("not a string", lambda: 42, exc.DecodeError),
-    ("too long", lambda: "a" * 9000, exc.DecodeError),
+    ("too long", lambda: "a" * 9000, exc.TokenTooLargeError),
     ("non-ascii", lambda: "é.é.é", exc.DecodeError),
     ("garbage", lambda: "abc", exc.DecodeError),
     ("bad signature", lambda: sign({"sub": "a"}, "x" * 64), exc.InvalidSignatureError),
