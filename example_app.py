@@ -13,13 +13,14 @@ from typing import Any
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse, json
 
-from sanic_jwt_extended import JWT, Token, jwt_required, refresh_jwt_required
+from sanic_jwt_extended import JWT, RedisBlocklist, Token, jwt_required, refresh_jwt_required
 
 HOST, PORT = "127.0.0.1", 8000
 USERS = {"test": "test"}  # demo only: store password hashes (argon2/bcrypt) in real apps
 
 
-def create_app(name: str = "example_app") -> Sanic:
+def create_app(name: str = "example_app", redis_url: str | None = None) -> Sanic:
+    """The demo app; with ``redis_url`` revocations are shared and refresh tokens rotate."""
     app = Sanic(name)
 
     with JWT.initialize(app) as manager:
@@ -27,6 +28,10 @@ def create_app(name: str = "example_app") -> Sanic:
         # which logs everyone out on restart (fine for a demo).
         if not manager.config.secret_key:
             manager.config.secret_key = secrets.token_urlsafe(64)
+        manager.config.use_blocklist = True  # in-memory store unless Redis is given
+        if redis_url:
+            manager.config.blocklist = RedisBlocklist(redis_url)
+            manager.config.refresh_token_rotation = True
 
     def credentials_ok(request: Request) -> tuple[str, bool]:
         body: Any = request.json
@@ -59,7 +64,25 @@ def create_app(name: str = "example_app") -> Sanic:
     @refresh_jwt_required
     async def refresh(request: Request, token: Token) -> HTTPResponse:
         """No password here, so the new access token is not fresh."""
+        if manager.config.refresh_token_rotation:
+            # Single-use refresh tokens: presenting this one again revokes the whole family.
+            access, refresh = await manager.rotate(token)
+            return json({"access_token": access, "refresh_token": refresh})
         return json({"access_token": JWT.create_access_token(identity=token.identity, fresh=False)})
+
+    @app.post("/logout")
+    @jwt_required
+    async def logout(request: Request, token: Token) -> HTTPResponse:
+        """Revoke the access token that made this request."""
+        await token.revoke()
+        return json({"msg": "Access token revoked"})
+
+    @app.post("/logout-everywhere")
+    @jwt_required
+    async def logout_everywhere(request: Request, token: Token) -> HTTPResponse:
+        """Every token of this user issued until now stops working, on every device."""
+        await manager.revoke_all(token.identity)
+        return json({"msg": f"Every session of {token.identity} is revoked"})
 
     @app.post("/fresh-login")
     async def fresh_login(request: Request) -> HTTPResponse:
@@ -111,6 +134,13 @@ Try it (needs curl and jq):
   # 6. re-enter the password for a fresh token
   curl -s -X POST -H 'Content-Type: application/json' \\
       -d '{{"username":"test","password":"test"}}' http://{HOST}:{PORT}/fresh-login
+
+  # 7. log out: this access token is revoked, /protected now answers 401
+  curl -s -X POST -H "Authorization: Bearer $NONFRESH" http://{HOST}:{PORT}/logout
+  curl -s -H "Authorization: Bearer $NONFRESH" http://{HOST}:{PORT}/protected
+
+  # 8. log out everywhere: every token of "test" issued so far stops working
+  curl -s -X POST -H "Authorization: Bearer $ACCESS" http://{HOST}:{PORT}/logout-everywhere
 """
 
 
@@ -118,10 +148,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default=HOST)
     parser.add_argument("--port", type=int, default=PORT)
+    parser.add_argument("--redis", metavar="URL", help="share revocations through Redis and rotate refresh tokens")
     args = parser.parse_args(argv)
     print(WALKTHROUGH.replace(f"{HOST}:{PORT}", f"{args.host}:{args.port}"), flush=True)
     # One process: the demo's random secret must be shared by everything that verifies.
-    create_app().run(host=args.host, port=args.port, single_process=True, access_log=False)
+    # (Several processes or hosts share it through SANIC_JWT_SECRET_KEY.)
+    create_app(redis_url=args.redis).run(host=args.host, port=args.port, single_process=True, access_log=False)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .blocklist import InMemoryBlocklist, RedisBlocklist
 from .config import Config
 from .cookies import (
     get_csrf_token,
@@ -20,8 +21,10 @@ from .verification import verify_jwt_in_request
 __all__ = (
     "JWT",
     "Config",
+    "InMemoryBlocklist",
     "JWTExtendedException",
     "JWTManager",
+    "RedisBlocklist",
     "Token",
     "get_csrf_token",
     "jwt_optional",

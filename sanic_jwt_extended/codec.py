@@ -27,7 +27,7 @@ __all__ = (
 # header `alg` override the signing algorithm (PyJWT honours it) or smuggle key hints.
 FORBIDDEN_HEADERS = frozenset({"alg", "kid", "typ", "crit", "jku", "jwk", "x5u", "x5c", "b64", "zip"})
 # RFC 7519 §4.1 plus the claims this library gives meaning to.
-REGISTERED_CLAIMS = frozenset({"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "type", "fresh", "csrf"})
+REGISTERED_CLAIMS = frozenset({"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "type", "fresh", "csrf", "fam"})
 # Year 9999: anything later cannot become a datetime and is not a real expiry.
 _MAX_TIMESTAMP = 253402300799
 
@@ -77,6 +77,7 @@ def build_claims(
     iss: str | None = None,
     aud: str | Sequence[str] | None = None,
     csrf: str | None = None,
+    family: str | None = None,
 ) -> dict[str, Any]:
     """The payload of a new token. Caller-supplied claims can never replace reserved ones."""
     reserved = REGISTERED_CLAIMS | {identity_claim} | ({acl_claim} if acl_claim else set())
@@ -86,8 +87,17 @@ def build_claims(
     if clash:
         raise exc.TokenCreationError(f"claims {sorted(clash)} are given as both public and private")
     claims: dict[str, Any] = {**public, **private}
-    iat = _timestamp(now)
-    claims.update({"iat": iat, "nbf": iat, "jti": str(uuid.uuid4()), identity_claim: identity, "type": token_type})
+    # iat to the millisecond (RFC 7519 NumericDate allows fractions): "log out everywhere"
+    # must tell a token issued just before the revocation from a login just after it.
+    claims.update(
+        {
+            "iat": round(now.timestamp(), 3),
+            "nbf": _timestamp(now),
+            "jti": str(uuid.uuid4()),
+            identity_claim: identity,
+            "type": token_type,
+        }
+    )
     if expires_delta is not False:
         if not isinstance(expires_delta, timedelta) or isinstance(expires_delta, bool):
             raise exc.TokenCreationError(f"expires_delta must be a positive timedelta or False, got {expires_delta!r}")
@@ -104,6 +114,8 @@ def build_claims(
         claims["aud"] = aud if isinstance(aud, str) else list(aud)
     if csrf is not None:
         claims["csrf"] = csrf
+    if family is not None:
+        claims["fam"] = family
     return claims
 
 

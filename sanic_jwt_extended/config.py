@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from .blocklist.base import Blocklist
 from .exceptions import ConfigurationError
 from .keys import KeySet, load_keys
 
@@ -116,6 +117,16 @@ class Config:
     """Key of the access token in a JSON object body."""
     refresh_json_key: str = "refresh_token"
     """Key of the refresh token in a JSON object body."""
+    use_blocklist: bool = False
+    """Check every token against a revocation store (or token_in_blocklist_loader)."""
+    blocklist: Any = None
+    """The store: InMemoryBlocklist() (default, one process) or RedisBlocklist(...) (shared)."""
+    blocklist_token_types: Sequence[str] = ("access", "refresh")
+    """Token types checked against the store."""
+    blocklist_unavailable: str = "fail_closed"
+    """When the store cannot be reached: "fail_closed" answers 503, "fail_open" lets tokens through (logged)."""
+    refresh_token_rotation: bool = False
+    """Refresh tokens are single use: manager.rotate() issues the next one, reuse revokes the family."""
     implicit_refresh: timedelta | int | None = None
     """Reissue the access cookie when a cookie-borne token expires within this window; off when None."""
     max_token_bytes: int = 8192
@@ -208,6 +219,7 @@ class Config:
         if values["jwt_header_prefix"] != values["jwt_header_prefix"].strip() or " " in values["jwt_header_prefix"]:
             raise ConfigurationError("jwt_header_prefix: must be one word without spaces, e.g. 'Bearer', or ''.")
         values.update(self._cookie_values(values))
+        values.update(self._blocklist_values())
         if self.default_iss is not None:
             values["default_iss"] = _name(self.default_iss, "default_iss")
         if values["identity_claim"] in {"type", "fresh", "jti", "exp", "iat", "nbf", "csrf"}:
@@ -235,6 +247,33 @@ class Config:
             object.__setattr__(self, name, value)
         self._sealed = True
         return keys
+
+    def _blocklist_values(self) -> dict[str, Any]:
+        use = _bool(self.use_blocklist, "use_blocklist")
+        rotation = _bool(self.refresh_token_rotation, "refresh_token_rotation")
+        types = _str_list(self.blocklist_token_types, "blocklist_token_types") or ()
+        if not set(types) <= {"access", "refresh"}:
+            raise ConfigurationError(f"blocklist_token_types: choose from 'access' and 'refresh', got {list(types)}.")
+        store = self.blocklist
+        if store is not None and not isinstance(store, Blocklist):
+            raise ConfigurationError(
+                f"blocklist: {type(store).__name__} does not implement the Blocklist protocol; "
+                "use InMemoryBlocklist(), RedisBlocklist(...) or your own implementation."
+            )
+        if store is not None and not use:
+            raise ConfigurationError("blocklist: is set but use_blocklist is False; set use_blocklist = True.")
+        if rotation and not use:
+            raise ConfigurationError("refresh_token_rotation: needs use_blocklist = True (used tokens are remembered).")
+        if rotation and "refresh" not in types:
+            raise ConfigurationError("refresh_token_rotation: needs 'refresh' in blocklist_token_types.")
+        return {
+            "use_blocklist": use,
+            "refresh_token_rotation": rotation,
+            "blocklist_token_types": tuple(types),
+            "blocklist_unavailable": _choice(
+                self.blocklist_unavailable, "blocklist_unavailable", ("fail_closed", "fail_open")
+            ),
+        }
 
     def _cookie_values(self, values: dict[str, Any]) -> dict[str, Any]:
         cookies = "cookies" in values["token_location"]

@@ -19,7 +19,8 @@ JWTExtendedException (500)                      base; catch this to catch everyt
 │   ├── ImmatureSignatureError                  nbf (or iat) in the future
 │   └── WrongTokenError                         refresh where access is needed, or the reverse
 ├── FreshTokenRequiredError (401)
-├── RevokedTokenError (401)
+├── RevokedTokenError (401)                     revoked, or a rotated refresh token reused
+├── BlocklistUnavailableError (503)             revocation store unreachable (fail_closed)
 ├── CSRFError (401)
 ├── UserLookupError (401)
 ├── AccessDeniedError (403)                     role not allowed
@@ -37,6 +38,7 @@ from typing import Any, ClassVar
 
 __all__ = (
     "AccessDeniedError",
+    "BlocklistUnavailableError",
     "CSRFError",
     "ClaimsVerificationError",
     "ConfigurationError",
@@ -189,6 +191,13 @@ class RevokedTokenError(JWTExtendedException):
     code = "token_revoked"
     default_message = "Token has been revoked"
     handler_name = "revoked_token"
+
+
+class BlocklistUnavailableError(JWTExtendedException):
+    status_code = 503
+    code = "blocklist_unavailable"
+    default_message = "Token revocation cannot be checked right now; try again shortly"
+    handler_name = "blocklist_unavailable"
 
 
 class CSRFError(JWTExtendedException):

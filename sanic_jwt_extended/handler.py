@@ -40,6 +40,7 @@ HANDLER_NAMES = (
     "wrong_token",
     "fresh_token_required",
     "revoked_token",
+    "blocklist_unavailable",
     "csrf_error",
     "user_lookup_error",
     "access_denied",

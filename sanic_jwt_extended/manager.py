@@ -7,7 +7,9 @@ registers the error handler and the startup route check.
 from __future__ import annotations
 
 import gc
+import logging
 import secrets
+import uuid
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -19,16 +21,20 @@ from sanic.exceptions import SanicException
 from sanic.response import BaseHTTPResponse
 
 from . import codec
+from .blocklist.memory import InMemoryBlocklist
 from .config import Config
 from .cookies import set_token_cookies
 from .decorators import REQUIREMENTS_ATTR
 from .exceptions import ConfigurationError, JWTExtendedException, TokenCreationError
 from .handler import Handler
 from .keys import KeySet
+from .revocation import Revocation
 from .tokens import Token
 from .verification import STATE_ATTR, Requirements
 
 __all__ = ("JWT", "JWTManager")
+
+logger = logging.getLogger("sanic_jwt_extended")
 
 C = TypeVar("C", bound=Callable[..., Any])
 
@@ -46,6 +52,8 @@ class JWTManager:
         self.additional_headers_callback: Callable[[Any], Mapping[str, Any]] | None = None
         self.user_lookup_callback: Callable[[Token], Any] | None = None
         self.claims_verification_callback: Callable[[Token], Any] | None = None
+        self.token_in_blocklist_callback: Callable[[Token], Any] | None = None
+        self.revocation: Revocation | None = None
         self._required_claims: tuple[str, ...] = ()
         # Tokens carry a CSRF value only when they may travel in cookies.
         self._csrf_claims = False
@@ -88,6 +96,11 @@ class JWTManager:
         self.user_lookup_callback = fn
         return fn
 
+    def token_in_blocklist_loader(self, fn: C) -> C:
+        """``fn(token) -> bool`` (sync or async): ``True`` means revoked (401). Needs ``use_blocklist``."""
+        self.token_in_blocklist_callback = fn
+        return fn
+
     def claims_verification_loader(self, fn: C) -> C:
         """``fn(token) -> bool`` (sync or async) on every protected request; ``False`` means 400."""
         self.claims_verification_callback = fn
@@ -102,15 +115,33 @@ class JWTManager:
             required.append("exp")
         self._required_claims = tuple(required)
         self._csrf_claims = self.config.csrf_protect and "cookies" in self.config.token_location
+        if self.config.use_blocklist:
+            store = self.config.blocklist
+            if store is None and self.token_in_blocklist_callback is None:
+                store = InMemoryBlocklist()
+                object.__setattr__(self.config, "blocklist", store)
+            self.revocation = Revocation(self.config, store, self.token_in_blocklist_callback)
+        elif self.token_in_blocklist_callback is not None:
+            raise ConfigurationError(
+                "use_blocklist: a token_in_blocklist_loader is registered; set use_blocklist = True."
+            )
 
     def _register(self) -> None:
         setattr(self.app.ctx, STATE_ATTR, self)
         self.app.exception(JWTExtendedException)(self.handler.respond)
         self.app.register_listener(self._check_routes, "before_server_start")
+        if hasattr(self.config.blocklist, "close"):
+            self.app.register_listener(self._close_blocklist, "after_server_stop")
         if self.config.implicit_refresh is not None:
             self.app.register_middleware(self._implicit_refresh, "response")
 
     async def _check_routes(self, app: Sanic[Any, Any], *_: Any) -> None:
+        if isinstance(self.config.blocklist, InMemoryBlocklist) and app.state.workers > 1:
+            logger.warning(
+                "InMemoryBlocklist with %d workers: a token revoked in one worker stays valid in the "
+                "others. Use RedisBlocklist to share revocations.",
+                app.state.workers,
+            )
         # Decorators run before the app is known; their mistakes surface here, at startup.
         for route in app.router.routes:
             for req in _route_requirements(route.handler):
@@ -122,41 +153,76 @@ class JWTManager:
                 if req.locations and "cookies" in req.locations and self.config.csrf_protect:
                     self._csrf_claims = True
 
+    async def _close_blocklist(self, app: Sanic[Any, Any], *_: Any) -> None:
+        await self.config.blocklist.close()
+
     async def _implicit_refresh(self, request: Request, response: BaseHTTPResponse) -> None:
         # Keeps a browser session alive without a refresh round trip; never fresh, because
         # no password was checked, and never on a response that is logging the user out.
         token: Token | None = getattr(request.ctx, "token", None)
         if token is None or token.type != "access" or getattr(request.ctx, "jwt_location", None) != "cookies":
             return
+        if response.status >= 400:
+            return  # a failed request renews nothing
         exp = token.exp
         window = cast("timedelta", self.config.implicit_refresh)
         if exp is None or exp - datetime.now(timezone.utc) > window:
             return
         if any(cookie.key == self.config.access_cookie_name for cookie in response.cookies.cookies):
             return  # the view already set or unset the cookie itself
-        set_token_cookies(self, response, self._reissue(token), refresh=False)
+        set_token_cookies(self, response, self._reissue(token, "access"), refresh=False)
 
-    def _reissue(self, token: Token) -> str:
-        """A new access token with the same identity, roles and custom claims, not fresh."""
+    def _reissue(self, token: Token, token_type: str) -> str:
+        """A new token with the same identity, roles, custom claims and family; never fresh."""
         config, keys = self.config, self._keys()
         custom = {k: v for k, v in token.raw_data.items() if k not in codec.REGISTERED_CLAIMS}
         custom.pop(config.identity_claim, None)
         role = custom.pop(config.acl_claim, None)
+        lifetime = config.access_token_expires if token_type == "access" else config.refresh_token_expires
         claims = codec.build_claims(
             identity=token.identity,
-            token_type="access",
+            token_type=token_type,
             now=datetime.now(timezone.utc),
-            expires_delta=cast("timedelta | bool", config.access_token_expires),
+            expires_delta=cast("timedelta | bool", lifetime),
             identity_claim=config.identity_claim,
-            fresh=False,
+            fresh=False if token_type == "access" else None,
             role=role,
             acl_claim=config.acl_claim,
             public_claims=custom,  # already namespaced/prefixed: copied as they are
             iss=token.iss,
             aud=token.aud,
             csrf=secrets.token_urlsafe(32) if self._csrf_claims else None,
+            family=token.family if token_type == "refresh" else None,
         )
         return codec.encode(claims, keys=keys, headers=None)
+
+    # -- revocation ------------------------------------------------------------------------
+
+    def _revocation(self) -> Revocation:
+        if self.revocation is None:
+            raise ConfigurationError("use_blocklist: revocation needs config.use_blocklist = True")
+        return self.revocation
+
+    async def revoke(self, token: Token | str) -> None:
+        """Revoke a ``Token``, an encoded token (verified first) or a bare ``jti``."""
+        if isinstance(token, str) and token.count(".") == 2:
+            token = self.decode_token(token)
+        if isinstance(token, Token):
+            await self._revocation().revoke(token, str(token.jti))
+        else:
+            await self._revocation().revoke(None, token)
+
+    async def revoke_all(self, identity: str) -> None:
+        """Log out everywhere: every token of ``identity`` issued until now stops working."""
+        await self._revocation().revoke_all(identity)
+
+    async def rotate(self, token: Token) -> tuple[str, str]:
+        """Spend a refresh token: a new (non-fresh) access token and the family's next refresh token.
+
+        A refresh token can be rotated once; presenting it again revokes its whole family.
+        """
+        await self._revocation().use_refresh_token(token)
+        return self._reissue(token, "access"), self._reissue(token, "refresh")
 
     # -- tokens --------------------------------------------------------------------------
 
@@ -219,6 +285,8 @@ class JWTManager:
             iss=iss if iss is not None else config.default_iss,
             aud=aud if aud is not None else config.default_aud,
             csrf=secrets.token_urlsafe(32) if self._csrf_claims else None,
+            # Each login starts a rotation family; rotate() passes it on (RFC 9700 §4.14.2).
+            family=str(uuid.uuid4()) if token_type == "refresh" and config.refresh_token_rotation else None,
         )
         return codec.encode(claims, keys=keys, headers=headers)
 
@@ -287,7 +355,7 @@ class JWTManager:
             required=self._required_claims,
             max_bytes=config.max_token_bytes,
         )
-        return Token(
+        token = Token(
             raw_jwt,
             payload,
             header,
@@ -296,6 +364,8 @@ class JWTManager:
             public_claim_namespace=config.public_claim_namespace,
             private_claim_prefix=config.private_claim_prefix,
         )
+        token._revoker = self.revoke
+        return token
 
 
 def _route_requirements(handler: Any) -> Iterator[Requirements]:

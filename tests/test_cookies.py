@@ -479,3 +479,17 @@ def test_expired_cookie_token_is_401_not_fallthrough() -> None:
     good = manager.create_access_token("b")
     response = client.get("/protected", good, headers={"cookie": f"access_token_cookie={expired}"})
     assert response.status == 401
+
+
+def test_no_implicit_refresh_on_error_responses() -> None:
+    app, manager = cookie_app("implicit_error", implicit_refresh=timedelta(minutes=10))
+
+    @app.get("/fails")
+    @jwt_required
+    async def fails(request: Request) -> HTTPResponse:
+        return json({"msg": "nope"}, status=409)
+
+    token = manager.create_access_token("alice", expires_delta=timedelta(minutes=1))
+    response = Client(app).get("/fails", headers={"cookie": f"access_token_cookie={token}"})
+    assert response.status == 409
+    assert parse_set_cookies(response) == {}

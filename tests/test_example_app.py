@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,8 +11,8 @@ import pytest
 from example_app import create_app
 
 from .conftest import Client
+from .processes import serve
 
-ROOT = Path(__file__).resolve().parent.parent
 CREDENTIALS = {"username": "test", "password": "test"}
 
 
@@ -51,41 +45,13 @@ def run_flow(call: Call) -> None:
     assert call("GET", "/sensitive_operation", **bearer(body["access_token"]))[0] == 200
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`python example_app.py` in its own process, as a user would run it."""
-    port = free_port()
     log = tmp_path_factory.mktemp("example") / "output.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, str(ROOT / "example_app.py"), "--port", str(port)],
-            cwd=ROOT,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{base}/protected", timeout=1)
-                break
-            except httpx.TransportError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"example_app.py did not start:\n{log.read_text()}")
-                time.sleep(0.2)
+    with serve("example_app.py", log) as base:
         assert "curl" in log.read_text()  # the walkthrough is printed
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def test_flow_against_the_running_example(served: str) -> None:

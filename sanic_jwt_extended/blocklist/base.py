@@ -1,0 +1,45 @@
+"""The revocation store protocol. Every backend passes ``tests/test_blocklist.py``.
+
+All times are POSIX timestamps (float seconds, UTC). ``until`` is when an entry may be
+forgotten: after it, every token the entry could match has expired anyway, which is what
+keeps every store bounded. ``until=None`` keeps the entry forever (tokens without ``exp``).
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Protocol, runtime_checkable
+
+__all__ = ("Blocklist", "RevocationState")
+
+
+class RevocationState(enum.Enum):
+    """What a store knows about one token."""
+
+    VALID = "valid"
+    REVOKED = "revoked"
+    # A rotated refresh token seen again: the OAuth 2.0 Security BCP treats it as theft.
+    REUSED = "reused"
+
+
+@runtime_checkable
+class Blocklist(Protocol):
+    """An async revocation store shared by every worker that must agree on revocations."""
+
+    async def revoke(self, jti: str, until: float | None) -> None:
+        """Revoke the token whose verified ``jti`` is ``jti``."""
+
+    async def revoke_identity(self, identity: str, issued_before: float, until: float | None) -> None:
+        """Revoke every token of ``identity`` issued at or before ``issued_before``."""
+
+    async def revoke_family(self, family: str, until: float | None) -> None:
+        """Revoke every refresh token of a rotation family."""
+
+    async def mark_used(self, jti: str, until: float | None) -> bool:
+        """Atomically mark a refresh token as rotated; ``False`` if it already was (or was revoked).
+
+        Two concurrent calls for one ``jti`` must see exactly one ``True``.
+        """
+
+    async def check(self, jti: str, identity: str, issued_at: float, family: str | None) -> RevocationState:
+        """The state of one token, in a single round trip to the store."""

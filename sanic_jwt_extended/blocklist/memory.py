@@ -1,0 +1,79 @@
+"""In-process revocation store: O(1) checks, entries leave when their tokens expire."""
+
+from __future__ import annotations
+
+import heapq
+import time
+from typing import Any
+
+from .base import RevocationState
+
+__all__ = ("InMemoryBlocklist",)
+
+_FOREVER = float("inf")
+
+
+class InMemoryBlocklist:
+    """The default store for one process. Several workers or hosts need ``RedisBlocklist``."""
+
+    def __init__(self) -> None:
+        # Each table maps a key to (value, until).
+        self._tables: dict[str, dict[str, tuple[Any, float]]] = {"jti": {}, "id": {}, "fam": {}}
+        # Expired entries are purged on writes, so memory follows the number of live
+        # tokens, not the number ever revoked.
+        self._expiry: list[tuple[float, str, str]] = []
+
+    def __repr__(self) -> str:
+        return f"InMemoryBlocklist(entries={len(self)})"
+
+    def __len__(self) -> int:
+        self._purge(time.time())
+        return sum(len(table) for table in self._tables.values())
+
+    def _purge(self, now: float) -> None:
+        while self._expiry and self._expiry[0][0] <= now:
+            until, table, key = heapq.heappop(self._expiry)
+            entry = self._tables[table].get(key)
+            # Only drop the entry this heap item was pushed for, not a newer one.
+            if entry is not None and entry[1] == until:
+                del self._tables[table][key]
+
+    def _set(self, table: str, key: str, value: Any, until: float | None) -> None:
+        self._purge(time.time())
+        deadline = _FOREVER if until is None else until
+        if deadline != _FOREVER:
+            heapq.heappush(self._expiry, (deadline, table, key))
+        self._tables[table][key] = (value, deadline)
+
+    def _get(self, table: str, key: str, now: float) -> Any:
+        entry = self._tables[table].get(key)
+        return entry[0] if entry is not None and entry[1] > now else None
+
+    async def revoke(self, jti: str, until: float | None) -> None:
+        self._set("jti", jti, RevocationState.REVOKED, until)
+
+    async def revoke_identity(self, identity: str, issued_before: float, until: float | None) -> None:
+        previous = self._get("id", identity, time.time())
+        self._set("id", identity, max(issued_before, previous or issued_before), until)
+
+    async def revoke_family(self, family: str, until: float | None) -> None:
+        self._set("fam", family, True, until)
+
+    async def mark_used(self, jti: str, until: float | None) -> bool:
+        # No await between the check and the write: atomic on one event loop.
+        if self._get("jti", jti, time.time()) is not None:
+            return False
+        self._set("jti", jti, RevocationState.REUSED, until)
+        return True
+
+    async def check(self, jti: str, identity: str, issued_at: float, family: str | None) -> RevocationState:
+        now = time.time()
+        state = self._get("jti", jti, now)
+        if state is not None:
+            return state  # type: ignore[no-any-return]
+        if family is not None and self._get("fam", family, now):
+            return RevocationState.REVOKED
+        cutoff = self._get("id", identity, now)
+        if cutoff is not None and issued_at <= cutoff:
+            return RevocationState.REVOKED
+        return RevocationState.VALID

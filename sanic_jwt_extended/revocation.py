@@ -1,0 +1,109 @@
+"""Revocation: checking tokens against the blocklist, revoking, and refresh-reuse detection.
+
+Everything keys on the verified ``jti`` (and identity/family), never on the token string:
+several strings verify to the same claims (base64 padding, ECDSA malleability).
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from .blocklist.base import Blocklist, RevocationState
+from .exceptions import BlocklistUnavailableError, ConfigurationError, RevokedTokenError
+
+if TYPE_CHECKING:
+    from .config import Config
+    from .tokens import Token
+
+__all__ = ("Revocation",)
+
+logger = logging.getLogger("sanic_jwt_extended")
+
+
+class Revocation:
+    """One app's revocation policy over its store and/or ``token_in_blocklist_loader``."""
+
+    def __init__(self, config: Config, store: Blocklist | None, loader: Callable[[Token], Any] | None) -> None:
+        self.store = store
+        self.loader = loader
+        self.types = frozenset(config.blocklist_token_types)
+        self.fail_open = config.blocklist_unavailable == "fail_open"
+        self.rotation = config.refresh_token_rotation
+        lifetimes = [
+            life for life in (config.access_token_expires, config.refresh_token_expires) if isinstance(life, timedelta)
+        ]
+        # How long to remember a revocation made without the token at hand (a bare jti, a
+        # family): until the longest-lived default token has expired. None: tokens may
+        # never expire, so remember forever.
+        self.horizon: float | None = max(life.total_seconds() for life in lifetimes) if len(lifetimes) == 2 else None
+
+    def _until(self, token: Token | None) -> float | None:
+        if token is not None and token.exp is not None:
+            return token.exp.timestamp()
+        return None if self.horizon is None else time.time() + self.horizon
+
+    def _need_store(self) -> Blocklist:
+        if self.store is None:
+            raise ConfigurationError("blocklist: revoking needs a store; this app only has a token_in_blocklist_loader")
+        return self.store
+
+    async def check(self, token: Token) -> None:
+        """Raise ``RevokedTokenError`` for a revoked token; detect refresh-token reuse."""
+        if token.type not in self.types:
+            return
+        try:
+            await self._check(token)
+        except BlocklistUnavailableError:
+            if not self.fail_open:
+                raise
+            # The token itself is never logged: only its jti.
+            logger.warning("blocklist unreachable; accepting token jti=%s (fail_open)", token.jti)
+
+    async def _check(self, token: Token) -> None:
+        if self.loader is not None:
+            revoked = self.loader(token)
+            if inspect.isawaitable(revoked):
+                revoked = await revoked
+            if revoked:
+                raise RevokedTokenError()
+        if self.store is None:
+            return
+        iat = token.iat
+        state = await self.store.check(
+            str(token.jti), str(token.identity), iat.timestamp() if iat else 0.0, token.family
+        )
+        if state is RevocationState.REUSED:
+            await self._reuse_detected(token)
+        if state is not RevocationState.VALID:
+            raise RevokedTokenError()
+
+    async def _reuse_detected(self, token: Token) -> None:
+        # RFC 9700 §4.14.2: a rotated refresh token presented again means one of its holders
+        # is an attacker; revoking the family logs out both, the victim can log in again.
+        family = token.family
+        if family is not None:
+            await self._need_store().revoke_family(family, self._until(None))
+        logger.warning("refresh token reuse detected for family=%s jti=%s", family, token.jti)
+        raise RevokedTokenError("Refresh token reuse detected; log in again")
+
+    async def use_refresh_token(self, token: Token) -> None:
+        """Mark a refresh token as rotated; a second use (even concurrent) is reuse."""
+        if not self.rotation:
+            raise ConfigurationError("refresh_token_rotation: rotate() needs config.refresh_token_rotation = True")
+        if token.type != "refresh":
+            raise ConfigurationError("rotate() takes the refresh token of a @refresh_jwt_required view")
+        if not await self._need_store().mark_used(str(token.jti), self._until(token)):
+            await self._reuse_detected(token)
+
+    async def revoke(self, token: Token | None, jti: str) -> None:
+        await self._need_store().revoke(jti, self._until(token))
+
+    async def revoke_all(self, identity: str) -> None:
+        # Kept without expiry: a token created with a long custom expires_delta must not
+        # outlive "log out everywhere". One entry per identity stays small.
+        await self._need_store().revoke_identity(identity, time.time(), None)
