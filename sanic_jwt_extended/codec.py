@@ -4,20 +4,25 @@ every PyJWT failure into the ``JWTExtendedException`` family. No Sanic import he
 
 from __future__ import annotations
 
+import base64
+import json
 import math
+import re
+import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import jwt
 
 from . import exceptions as exc
-from .keys import KeySet
+from .keys import KeySet, VerificationKey
 
 __all__ = (
     "FORBIDDEN_HEADERS",
     "REGISTERED_CLAIMS",
+    "KeySelector",
     "build_claims",
     "decode",
     "encode",
@@ -28,20 +33,17 @@ __all__ = (
 FORBIDDEN_HEADERS = frozenset({"alg", "kid", "typ", "crit", "jku", "jwk", "x5u", "x5c", "b64", "zip"})
 # RFC 7519 §4.1 plus the claims this library gives meaning to.
 REGISTERED_CLAIMS = frozenset({"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "type", "fresh", "csrf", "fam"})
+_B64URL = re.compile(r"[A-Za-z0-9_-]*")
+
+
+class KeySelector(Protocol):
+    """Anything that picks a verification key by ``kid``: a ``KeySet`` or a JWKS cache."""
+
+    def select(self, kid: Any) -> VerificationKey: ...
+
+
 # Year 9999: anything later cannot become a datetime and is not a real expiry.
 _MAX_TIMESTAMP = 253402300799
-
-# Most specific first: several PyJWT errors subclass DecodeError.
-_PYJWT_ERRORS: tuple[tuple[type[Exception], type[exc.JWTExtendedException]], ...] = (
-    (jwt.ExpiredSignatureError, exc.ExpiredSignatureError),
-    (jwt.InvalidSignatureError, exc.InvalidSignatureError),
-    (jwt.InvalidAlgorithmError, exc.InvalidAlgorithmError),
-    (jwt.InvalidAudienceError, exc.InvalidAudienceError),
-    (jwt.InvalidIssuerError, exc.InvalidIssuerError),
-    (jwt.MissingRequiredClaimError, exc.MissingRequiredClaimError),
-    (jwt.ImmatureSignatureError, exc.ImmatureSignatureError),
-    (jwt.DecodeError, exc.DecodeError),
-)
 
 
 def _timestamp(moment: datetime) -> int:
@@ -91,7 +93,9 @@ def build_claims(
     # must tell a token issued just before the revocation from a login just after it.
     claims.update(
         {
-            "iat": round(now.timestamp(), 3),
+            # Truncated, never rounded up: an iat even 0.5 ms ahead of the clock is "issued
+            # in the future" to a verifier running right after.
+            "iat": math.floor(now.timestamp() * 1000) / 1000,
             "nbf": _timestamp(now),
             "jti": str(uuid.uuid4()),
             identity_claim: identity,
@@ -161,11 +165,14 @@ def encode(
             raise exc.TokenCreationError(
                 f"additional_headers may not set {sorted(map(str, bad))}: they control verification"
             )
-    return jwt.encode(dict(claims), keys.signing_key, algorithm=keys.algorithm, headers=dict(headers or {}))
+    # The kid tells verifiers (ours after a rotation, or others via JWKS) which key signed.
+    return jwt.encode(
+        dict(claims), keys.signing_key, algorithm=keys.algorithm, headers={**(headers or {}), "kid": keys.kid}
+    )
 
 
 def _check_time_claims(payload: Mapping[str, Any]) -> None:
-    # PyJWT accepts any int; a value a datetime cannot hold would crash later, in a view.
+    # A value a datetime cannot hold would crash later, in a view.
     for claim in ("exp", "iat", "nbf"):
         if claim not in payload:
             continue
@@ -177,10 +184,93 @@ def _check_time_claims(payload: Mapping[str, Any]) -> None:
             raise exc.DecodeError(f"The {claim!r} claim is out of range", claim=claim)
 
 
+def _b64decode(segment: str) -> bytes:
+    # Strict base64url without padding (RFC 7515 §2): the stdlib decoder would skip
+    # foreign characters and accept padding, letting many strings decode alike.
+    if not _B64URL.fullmatch(segment) or len(segment) % 4 == 1:
+        raise exc.DecodeError("Token segments must be unpadded base64url")
+    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # RFC 8725 §3.1 / RFC 7515 §5.2: a member name twice is a parser-differential attack.
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise exc.DecodeError("Duplicate member name in token JSON")
+    return result
+
+
+def _reject_constant(name: str) -> None:
+    raise exc.DecodeError(f"Token JSON may not contain {name}")
+
+
+def _json_object(segment: str, part: str) -> dict[str, Any]:
+    try:
+        value = json.loads(
+            _b64decode(segment).decode("utf-8"),
+            object_pairs_hook=_no_duplicates,
+            parse_constant=_reject_constant,
+        )
+    except exc.DecodeError:
+        raise
+    except (ValueError, RecursionError) as error:  # bad UTF-8, bad JSON, absurd nesting
+        raise exc.DecodeError(f"Token {part} is not valid JSON") from error
+    if not isinstance(value, dict):
+        raise exc.DecodeError(f"Token {part} must be a JSON object")
+    return value
+
+
+def _check_audience(payload: Mapping[str, Any], audience: str | Sequence[str] | None) -> None:
+    claim = payload.get("aud")
+    if audience is None:
+        # A token addressed to someone while we expect no audience is not for us.
+        if claim is not None:
+            raise exc.InvalidAudienceError()
+        return
+    if claim is None:
+        raise exc.MissingRequiredClaimError("Token is missing the 'aud' claim", claim="aud")
+    claimed = [claim] if isinstance(claim, str) else claim
+    if not isinstance(claimed, list) or not all(isinstance(item, str) for item in claimed):
+        raise exc.InvalidAudienceError("The 'aud' claim must be a string or a list of strings")
+    expected = {audience} if isinstance(audience, str) else set(audience)
+    if expected.isdisjoint(claimed):
+        raise exc.InvalidAudienceError()
+
+
+def _check_claims(
+    payload: Mapping[str, Any],
+    *,
+    audience: str | Sequence[str] | None,
+    issuer: str | None,
+    leeway: float,
+    required: Sequence[str],
+) -> None:
+    for claim in required:
+        if payload.get(claim) is None:
+            raise exc.MissingRequiredClaimError(f"Token is missing the {claim!r} claim", claim=claim)
+    _check_time_claims(payload)
+    now = time.time()
+    if "exp" in payload and payload["exp"] <= now - leeway:
+        raise exc.ExpiredSignatureError()
+    if "nbf" in payload and payload["nbf"] > now + leeway:
+        raise exc.ImmatureSignatureError()
+    if "iat" in payload and payload["iat"] > now + leeway:
+        raise exc.ImmatureSignatureError("The token was issued in the future")
+    if issuer is not None:
+        if "iss" not in payload:
+            raise exc.MissingRequiredClaimError("Token is missing the 'iss' claim", claim="iss")
+        if payload["iss"] != issuer:
+            raise exc.InvalidIssuerError()
+    _check_audience(payload, audience)
+    for claim in ("jti", "type", "sub"):
+        if claim in payload and not isinstance(payload[claim], str):
+            raise exc.DecodeError(f"The {claim!r} claim must be a string", claim=claim)
+
+
 def decode(
     token: str,
     *,
-    keys: KeySet,
+    keys: KeySelector,
     audience: str | Sequence[str] | None = None,
     issuer: str | None = None,
     leeway: float = 0,
@@ -189,8 +279,10 @@ def decode(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Verify ``token`` and return ``(header, payload)``.
 
-    Raises only ``JWTExtendedException`` subclasses: whatever the input, a caller never
-    sees a ``ValueError`` or a PyJWT error.
+    A strict JWS compact parser over PyJWT's algorithm implementations: the key is chosen by
+    ``kid`` among configured keys only, the algorithm must be one that key allows, and no
+    header (``jwk``, ``jku``, ``x5u``, ``x5c``) can supply or locate a key. Raises only
+    ``JWTExtendedException`` subclasses, whatever the input.
     """
     if not isinstance(token, str) or not token:
         raise exc.DecodeError("Token must be a non-empty string")
@@ -199,26 +291,27 @@ def decode(
         raise exc.TokenTooLargeError(f"Token is longer than {max_bytes} bytes")
     if not token.isascii():
         raise exc.DecodeError("Token contains non-ASCII characters")
+    segments = token.split(".")
+    if len(segments) != 3:
+        raise exc.DecodeError("Token must have three dot-separated segments")
+    header_segment, payload_segment, signature_segment = segments
+    header = _json_object(header_segment, "header")
+    # RFC 7515 §4.1.11: we implement no extension, so any critical one must be refused;
+    # b64=false (RFC 7797) would change what the signature covers.
+    if "crit" in header or "b64" in header:
+        raise exc.DecodeError("Unsupported critical header")
+    key = keys.select(header.get("kid"))
+    algorithm = key.algorithms.get(header.get("alg"))  # type: ignore[arg-type]
+    if algorithm is None:
+        raise exc.InvalidAlgorithmError()
+    signature = _b64decode(signature_segment)
+    signing_input = f"{header_segment}.{payload_segment}".encode("ascii")
     try:
-        decoded = jwt.decode_complete(
-            token,
-            keys.verification_key,
-            algorithms=list(keys.decode_algorithms),
-            audience=audience,
-            issuer=issuer,
-            leeway=leeway,
-            options={"require": list(required)},
-        )
-    except jwt.PyJWTError as error:
-        for pyjwt_class, ours in _PYJWT_ERRORS:
-            if isinstance(error, pyjwt_class):
-                claim = getattr(error, "claim", None)
-                if claim:
-                    raise ours(f"Token is missing the {claim!r} claim", claim=claim) from error
-                raise ours() from error
-        raise exc.InvalidTokenError() from error
-    except (ValueError, TypeError, OverflowError, UnicodeError, OSError, RecursionError) as error:
-        raise exc.DecodeError() from error
-    payload = decoded["payload"]
-    _check_time_claims(payload)
-    return decoded["header"], payload
+        valid = algorithm.verify(signing_input, key.key, signature)
+    except (ValueError, TypeError, OverflowError) as error:
+        raise exc.InvalidSignatureError() from error
+    if not valid:
+        raise exc.InvalidSignatureError()
+    payload = _json_object(payload_segment, "payload")
+    _check_claims(payload, audience=audience, issuer=issuer, leeway=leeway, required=required)
+    return header, payload

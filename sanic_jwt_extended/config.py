@@ -38,7 +38,21 @@ class Config:
     public_key: Any = None
     """PEM or ``cryptography`` public key; derived from ``private_key`` when unset."""
     decode_algorithms: Sequence[str] | None = None
-    """Algorithms accepted when verifying; defaults to ``(algorithm,)``; one key family only."""
+    """Algorithms accepted when verifying; defaults to ``(algorithm,)``; each key accepts only its family's."""
+    key_id: str | None = None
+    """The ``kid`` written into every token header; defaults to the key's RFC 7638 thumbprint."""
+    decode_keys: Any = None
+    """Retired verification keys, ``{kid: key}`` or a list (kid = thumbprint), kept until their tokens expire."""
+    jwks_endpoint: str | None = None
+    """Path serving the public keys as a JWK Set, e.g. "/.well-known/jwks.json"; off when None."""
+    jwks_max_age: int = 300
+    """Cache-Control max-age (seconds) of the JWK Set response."""
+    jwks_url: str | None = None
+    """Resource-server mode: verify tokens with keys fetched from this JWK Set URL."""
+    jwks_refetch_interval: float = 60.0
+    """Minimum seconds between JWK Set fetches triggered by an unknown kid."""
+    jwks_cache_seconds: float = 3600.0
+    """How long a fetched JWK Set is used before it is fetched again."""
     leeway: float | timedelta = 0
     """Clock skew tolerated on exp/nbf/iat, in seconds or as a timedelta."""
     access_token_expires: timedelta | int | bool = timedelta(minutes=15)
@@ -168,6 +182,9 @@ class Config:
             private_key=self.private_key,
             public_key=self.public_key,
             allow_weak_secret=_bool(self.allow_weak_secret, "allow_weak_secret"),
+            key_id=None if self.key_id is None else _name(self.key_id, "key_id"),
+            decode_keys=self.decode_keys,
+            remote=self.jwks_url is not None,
         )
         values = {
             "decode_algorithms": keys.decode_algorithms,
@@ -220,21 +237,13 @@ class Config:
             raise ConfigurationError("jwt_header_prefix: must be one word without spaces, e.g. 'Bearer', or ''.")
         values.update(self._cookie_values(values))
         values.update(self._blocklist_values())
+        values.update(self._jwks_values(keys))
         if self.default_iss is not None:
             values["default_iss"] = _name(self.default_iss, "default_iss")
-        if values["identity_claim"] in {"type", "fresh", "jti", "exp", "iat", "nbf", "csrf"}:
+        reserved = {"type", "fresh", "jti", "exp", "iat", "nbf", "csrf", "fam"}
+        if values["identity_claim"] in reserved:
             raise ConfigurationError(f"identity_claim: {values['identity_claim']!r} is a reserved claim.")
-        if values["acl_claim"] in {
-            "sub",
-            "type",
-            "fresh",
-            "jti",
-            "exp",
-            "iat",
-            "nbf",
-            "csrf",
-            values["identity_claim"],
-        }:
+        if values["acl_claim"] in reserved | {"sub", values["identity_claim"]}:
             raise ConfigurationError(f"acl_claim: {values['acl_claim']!r} is a reserved claim.")
         if values["require_exp"] and (
             values["access_token_expires"] is False or values["refresh_token_expires"] is False
@@ -247,6 +256,21 @@ class Config:
             object.__setattr__(self, name, value)
         self._sealed = True
         return keys
+
+    def _jwks_values(self, keys: KeySet) -> dict[str, Any]:
+        endpoint, url = self.jwks_endpoint, self.jwks_url
+        if endpoint is not None:
+            if not isinstance(endpoint, str) or not endpoint.startswith("/"):
+                raise ConfigurationError(f"jwks_endpoint: must be a path starting with '/', got {endpoint!r}.")
+            if not keys.jwk_set()["keys"]:
+                raise ConfigurationError("jwks_endpoint: HMAC secrets are never published; it needs asymmetric keys.")
+        if url is not None and (not isinstance(url, str) or not url.startswith(("https://", "http://"))):
+            raise ConfigurationError(f"jwks_url: must be an http(s) URL, got {url!r}.")
+        return {
+            "jwks_max_age": _positive_int(self.jwks_max_age, "jwks_max_age"),
+            "jwks_refetch_interval": _seconds(self.jwks_refetch_interval, "jwks_refetch_interval"),
+            "jwks_cache_seconds": _seconds(self.jwks_cache_seconds, "jwks_cache_seconds"),
+        }
 
     def _blocklist_values(self) -> dict[str, Any]:
         use = _bool(self.use_blocklist, "use_blocklist")
@@ -347,6 +371,14 @@ def _str_list(value: Any, option: str) -> tuple[str, ...] | None:
     if not isinstance(value, (list, tuple, set, frozenset)) or not all(isinstance(v, str) for v in value):
         raise ConfigurationError(f"{option}: must be a list of strings, got {value!r}.")
     return tuple(value)
+
+
+def _seconds(value: Any, option: str) -> float:
+    if isinstance(value, timedelta):
+        value = value.total_seconds()
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise ConfigurationError(f"{option}: must be positive seconds or a timedelta, got {value!r}.")
+    return float(value)
 
 
 def _leeway(value: Any) -> float:

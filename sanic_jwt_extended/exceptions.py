@@ -13,6 +13,7 @@ JWTExtendedException (500)                      base; catch this to catch everyt
 │   ├── DecodeError                             not a JWT / bad base64 / bad JSON
 │   ├── InvalidSignatureError
 │   ├── InvalidAlgorithmError
+│   ├── UnknownKeyError                         kid names no configured key
 │   ├── InvalidAudienceError
 │   ├── InvalidIssuerError
 │   ├── MissingRequiredClaimError
@@ -59,6 +60,7 @@ __all__ = (
     "RevokedTokenError",
     "TokenCreationError",
     "TokenTooLargeError",
+    "UnknownKeyError",
     "UserLookupError",
     "WrongTokenError",
 )
@@ -151,6 +153,11 @@ class InvalidSignatureError(InvalidTokenError):
 class InvalidAlgorithmError(InvalidTokenError):
     code = "invalid_algorithm"
     default_message = "The token's algorithm is not allowed"
+
+
+class UnknownKeyError(InvalidTokenError):
+    code = "unknown_key"
+    default_message = "The token's key id (kid) is not known"
 
 
 class InvalidAudienceError(InvalidTokenError):

@@ -1,29 +1,69 @@
 """Key material, parsed and checked once at startup (never per request).
 
-Framework-free: no Sanic import. Errors are ``ConfigurationError`` naming the option.
+Every key is prepared into a ``VerificationKey`` that pins the algorithms allowed with it,
+so a token can never choose how a key is interpreted (RFC 8725 §2.1, algorithm
+confusion). Tokens name their key with ``kid``; the kid only ever selects among
+configured keys. Framework-free: no Sanic import. Errors are ``ConfigurationError``
+naming the option, and never echo key material.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from jwt.algorithms import get_default_algorithms
+from jwt.algorithms import Algorithm, get_default_algorithms
+from jwt.api_jwk import PyJWK
 from jwt.exceptions import InvalidKeyError, PyJWTError
+from jwt.utils import base64url_encode
 
-from .exceptions import ConfigurationError
+from .exceptions import ConfigurationError, DecodeError, UnknownKeyError
 
-__all__ = ("KeySet", "load_keys", "supported_algorithms")
+__all__ = ("KeySet", "VerificationKey", "load_keys", "parse_jwk_set", "supported_algorithms", "thumbprint")
 
-_ALGORITHMS = {name: alg for name, alg in get_default_algorithms().items() if name != "none"}
+_ALGORITHMS: dict[str, Algorithm] = {name: alg for name, alg in get_default_algorithms().items() if name != "none"}
 # RFC 7518 §3.2: an HMAC key must be at least as long as the hash output.
 _HMAC_MIN_BYTES = {"HS256": 32, "HS384": 48, "HS512": 64}
+# RFC 7638 §3.2: the members a thumbprint hashes, per key type.
+_THUMBPRINT_MEMBERS = {
+    "RSA": ("e", "kty", "n"),
+    "EC": ("crv", "kty", "x", "y"),
+    "OKP": ("crv", "kty", "x"),
+    "oct": ("k", "kty"),
+}
+_PARSE_ERRORS = (PyJWTError, ValueError, TypeError, KeyError)
 
 
 def supported_algorithms() -> tuple[str, ...]:
     """Algorithms this installation can use (asymmetric ones need ``cryptography``)."""
     return tuple(sorted(_ALGORITHMS))
+
+
+def key_family(algorithm: str) -> str:
+    """The JWK ``kty`` an algorithm works with."""
+    if algorithm == "EdDSA":
+        return "OKP"
+    return {"RS": "RSA", "PS": "RSA", "ES": "EC", "HS": "oct"}[algorithm[:2]]
+
+
+def thumbprint(jwk: Mapping[str, Any]) -> str:
+    """The RFC 7638 JWK thumbprint (SHA-256, base64url): a kid both sides can compute."""
+    members = {name: jwk[name] for name in _THUMBPRINT_MEMBERS[jwk["kty"]]}
+    canonical = json.dumps(members, separators=(",", ":"), sort_keys=True).encode()
+    return base64url_encode(hashlib.sha256(canonical).digest()).decode()
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationKey:
+    """One prepared verification key and the only algorithms it may be used with."""
+
+    kid: str
+    key: Any = field(repr=False)
+    algorithms: Mapping[str, Algorithm] = field(repr=False)
+    public_jwk: Mapping[str, Any] | None = field(default=None, repr=False)  # None for HMAC secrets
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,12 +72,30 @@ class KeySet:
 
     algorithm: str
     decode_algorithms: tuple[str, ...]
-    signing_key: Any
-    verification_key: Any
+    kid: str
+    signing_key: Any = field(repr=False)
+    by_kid: Mapping[str, VerificationKey] = field(repr=False)
 
-    def __repr__(self) -> str:
-        # Key material never appears in a repr or a log line.
-        return f"KeySet(algorithm={self.algorithm!r}, decode_algorithms={self.decode_algorithms!r})"
+    @property
+    def verification_key(self) -> Any:
+        """The active key's verification half."""
+        return self.by_kid[self.kid].key
+
+    def select(self, kid: Any) -> VerificationKey:
+        """The key a token's ``kid`` names; a token without kid uses the active key."""
+        if kid is None:
+            kid = self.kid
+        elif not isinstance(kid, str):
+            raise DecodeError("The 'kid' header must be a string")
+        key = self.by_kid.get(kid)
+        if key is None:
+            # Never echo the kid: it is attacker-controlled text.
+            raise UnknownKeyError()
+        return key
+
+    def jwk_set(self) -> dict[str, Any]:
+        """The public keys (active and retired) as an RFC 7517 JWK Set; never HMAC secrets."""
+        return {"keys": [dict(key.public_jwk) for key in self.by_kid.values() if key.public_jwk is not None]}
 
 
 def _check_algorithm(name: Any, option: str) -> str:
@@ -47,7 +105,9 @@ def _check_algorithm(name: Any, option: str) -> str:
             f"Use one of {', '.join(supported_algorithms())}."
         )
     if name not in _ALGORITHMS:
-        hint = "" if "RS256" in _ALGORITHMS else " (asymmetric algorithms need `pip install cryptography`)"
+        hint = (
+            "" if "RS256" in _ALGORITHMS else " (asymmetric algorithms need `pip install 'sanic-jwt-extended[crypto]'`)"
+        )
         raise ConfigurationError(
             f"{option}: unknown or unavailable algorithm {name!r}{hint}. "
             f"Use one of {', '.join(supported_algorithms())}."
@@ -55,66 +115,116 @@ def _check_algorithm(name: Any, option: str) -> str:
     return name
 
 
-def _is_hmac(algorithm: str) -> bool:
-    return algorithm.startswith("HS")
+def _is_private(prepared: Any) -> bool:
+    return hasattr(prepared, "sign") or hasattr(prepared, "private_bytes")
 
 
-def _key_family(algorithm: str) -> str:
-    return {"RS": "RSA", "PS": "RSA", "ES": "EC", "Ed": "OKP", "HS": "oct"}[algorithm[:2]]
-
-
-def _prepare_secret(secret: Any, algorithm: str, allow_weak_secret: bool) -> bytes:
-    if not isinstance(secret, (str, bytes)) or not secret:
-        raise ConfigurationError(
-            f"secret_key: {algorithm} needs a non-empty str or bytes secret; "
-            "generate one with `python -c 'import secrets; print(secrets.token_urlsafe(64))'`."
-        )
+def _from_jwk(value: Mapping[str, Any], option: str) -> tuple[Any, str, str | None]:
+    """(prepared key, kty, kid) from a JWK dict."""
     try:
-        key: bytes = _ALGORITHMS[algorithm].prepare_key(secret)
-    except InvalidKeyError as exc:
-        # PyJWT refuses PEM/SSH keys as HMAC secrets: that is the algorithm-confusion trap.
+        jwk = PyJWK(dict(value))
+    except _PARSE_ERRORS as error:
+        raise ConfigurationError(f"{option}: not a usable JWK ({type(error).__name__}).") from None
+    kid = value.get("kid")
+    return jwk.key, str(value.get("kty")), kid if isinstance(kid, str) else None
+
+
+def _prepare(value: Any, family: str, option: str) -> tuple[Any, str | None]:
+    """(prepared key, kid from a JWK) for ``family``; raises naming ``option``."""
+    if isinstance(value, Mapping):
+        prepared, kty, kid = _from_jwk(value, option)
+        if kty != family:
+            raise ConfigurationError(f"{option}: a {kty} JWK cannot be used where a {family} key is needed.")
+        return prepared, kid
+    algorithm = next(name for name in _ALGORITHMS if key_family(name) == family)
+    try:
+        return _ALGORITHMS[algorithm].prepare_key(value), None
+    except InvalidKeyError:
+        if family == "oct":
+            # PyJWT refuses PEM/SSH keys as HMAC secrets: that is the algorithm-confusion trap.
+            raise ConfigurationError(
+                f"{option}: looks like an asymmetric key; put it in private_key/public_key "
+                "and choose an RS/PS/ES/EdDSA algorithm."
+            ) from None
+        raise ConfigurationError(f"{option}: is not a {family} key.") from None
+    except _PARSE_ERRORS as error:
+        raise ConfigurationError(f"{option}: cannot be read as a {family} key ({type(error).__name__}).") from None
+
+
+def _check_secret(secret: bytes, algorithms: Iterable[str], allow_weak: bool, option: str) -> None:
+    needed = max(_HMAC_MIN_BYTES[name] for name in algorithms)
+    if len(secret) < needed and not allow_weak:
         raise ConfigurationError(
-            f"secret_key: looks like an asymmetric key; put it in private_key/public_key "
-            f"and choose an RS/ES/PS/EdDSA algorithm ({exc})."
-        ) from exc
-    needed = _HMAC_MIN_BYTES[algorithm]
-    if len(key) < needed and not allow_weak_secret:
-        raise ConfigurationError(
-            f"secret_key: is {len(key)} bytes but {algorithm} needs at least {needed} bytes "
+            f"{option}: is {len(secret)} bytes but {', '.join(sorted(algorithms))} needs at least {needed} bytes "
             "(RFC 7518 §3.2). Use a longer random secret, e.g. "
             "`python -c 'import secrets; print(secrets.token_urlsafe(64))'`, or set "
             "allow_weak_secret = True for throwaway local experiments only."
         )
-    return key
 
 
-def _prepare_asymmetric(algorithm: str, private_key: Any, public_key: Any) -> tuple[Any, Any]:
-    alg = _ALGORITHMS[algorithm]
-    signing = None
-    if private_key is not None:
-        try:
-            signing = alg.prepare_key(private_key)
-        except (PyJWTError, ValueError, TypeError) as exc:
-            raise ConfigurationError(f"private_key: cannot be used with {algorithm} ({exc}).") from exc
-        if not hasattr(signing, "sign"):
-            raise ConfigurationError(
-                f"private_key: is a public key; {algorithm} signs with the private key. "
-                "Put the public key in public_key."
-            )
-    if public_key is not None:
-        try:
-            verifying = alg.prepare_key(public_key)
-        except (PyJWTError, ValueError, TypeError) as exc:
-            raise ConfigurationError(f"public_key: cannot be used with {algorithm} ({exc}).") from exc
-        if hasattr(verifying, "sign"):
-            raise ConfigurationError("public_key: is a private key; give the public half only.")
-    elif signing is not None:
-        verifying = signing.public_key()
+def _public_jwk(public: Any, family: str, kid: str, algorithms: Sequence[str]) -> dict[str, Any] | None:
+    if family == "oct":
+        return None
+    jwk = dict(_ALGORITHMS[algorithms[0]].to_jwk(public, as_dict=True))
+    jwk.update({"kid": kid, "use": "sig"})
+    if len(algorithms) == 1:
+        jwk["alg"] = algorithms[0]
+    return jwk
+
+
+def _verification_key(
+    prepared_public: Any, family: str, kid: str | None, decode: Sequence[str], option: str
+) -> VerificationKey:
+    algorithms = [name for name in decode if key_family(name) == family]
+    if not algorithms:
+        raise ConfigurationError(f"{option}: no algorithm in decode_algorithms can use this {family} key.")
+    if family == "oct":
+        kid = kid or thumbprint({"kty": "oct", "k": base64url_encode(prepared_public).decode()})
     else:
-        raise ConfigurationError(
-            f"private_key/public_key: {algorithm} needs private_key (to issue tokens) or public_key (to verify only)."
-        )
-    return signing, verifying
+        kid = kid or thumbprint(_ALGORITHMS[algorithms[0]].to_jwk(prepared_public, as_dict=True))
+    return VerificationKey(
+        kid,
+        prepared_public,
+        {name: _ALGORITHMS[name] for name in algorithms},
+        _public_jwk(prepared_public, family, kid, algorithms),
+    )
+
+
+def _family_of_value(value: Any) -> str:
+    """The family of a retired key: JWK kty, key object type, or PEM vs secret."""
+    if isinstance(value, Mapping):
+        return str(value.get("kty"))
+    if isinstance(value, (str, bytes)):
+        text = value.decode("latin-1") if isinstance(value, bytes) else value
+        if "-----BEGIN" not in text:
+            return "oct"
+        value = _load_pem_public_or_private(text)
+    try:
+        from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+    except ImportError:
+        raise ConfigurationError("decode_keys: asymmetric keys need `pip install cryptography`.") from None
+    families = (
+        ((rsa.RSAPublicKey, rsa.RSAPrivateKey), "RSA"),
+        ((ec.EllipticCurvePublicKey, ec.EllipticCurvePrivateKey), "EC"),
+        ((ed25519.Ed25519PublicKey, ed25519.Ed25519PrivateKey, ed448.Ed448PublicKey, ed448.Ed448PrivateKey), "OKP"),
+    )
+    for types, family in families:
+        if isinstance(value, types):
+            return family
+    raise ConfigurationError(f"decode_keys: unsupported key of type {type(value).__name__}.")
+
+
+def _load_pem_public_or_private(text: str) -> Any:
+    from cryptography.hazmat.primitives import serialization
+
+    data = text.encode()
+    try:
+        return serialization.load_pem_public_key(data)
+    except ValueError:
+        try:
+            return serialization.load_pem_private_key(data, password=None)
+        except ValueError:
+            raise ConfigurationError("decode_keys: a PEM value could not be read.") from None
 
 
 def load_keys(
@@ -125,41 +235,119 @@ def load_keys(
     private_key: Any,
     public_key: Any,
     allow_weak_secret: bool,
+    key_id: str | None = None,
+    decode_keys: Mapping[str, Any] | Sequence[Any] | None = None,
+    remote: bool = False,
 ) -> KeySet:
-    """Validate the algorithm allow-list against the key material and prepare the keys."""
+    """Validate algorithms against the key material and prepare every key once.
+
+    With ``remote`` (a ``jwks_url`` is configured) an app may hold no key at all.
+    """
     algorithm = _check_algorithm(algorithm, "algorithm")
-    decode: tuple[str, ...]
     if decode_algorithms is None:
-        decode = (algorithm,)
+        decode: tuple[str, ...] = (algorithm,)
     elif isinstance(decode_algorithms, str) or not decode_algorithms:
         raise ConfigurationError("decode_algorithms: must be a non-empty list of algorithm names, e.g. ['HS256'].")
     else:
         decode = tuple(_check_algorithm(name, "decode_algorithms") for name in decode_algorithms)
-    # One verification key serves every allowed algorithm, so mixing families would let a
-    # token pick how the key is interpreted (RFC 8725 §2.1, algorithm confusion).
-    if any(_is_hmac(name) != _is_hmac(algorithm) for name in decode):
+    if algorithm not in decode:
         raise ConfigurationError(
-            f"decode_algorithms: {list(decode)} mixes HMAC and asymmetric algorithms with "
-            f"algorithm={algorithm!r}; list only algorithms of the same family."
+            f"decode_algorithms: must include algorithm={algorithm!r}, or the app refuses its own tokens."
         )
-    if _is_hmac(algorithm):
-        strongest = max((algorithm, *decode), key=lambda name: _HMAC_MIN_BYTES[name])
-        secret = _prepare_secret(secret_key, strongest, allow_weak_secret)
-        return KeySet(algorithm, decode, secret, secret)
-    if secret_key is not None:
-        raise ConfigurationError(
-            f"secret_key: is set but algorithm={algorithm!r} is asymmetric; "
-            "use private_key/public_key instead (or an HS algorithm)."
-        )
-    if len({_key_family(name) for name in (algorithm, *decode)}) > 1:
-        raise ConfigurationError(
-            f"decode_algorithms: {list(decode)} need different key types; one key pair "
-            "serves one family (RS/PS share RSA keys)."
-        )
-    signing, verifying = _prepare_asymmetric(algorithm, private_key, public_key)
-    for name in decode:
+    family = key_family(algorithm)
+    if remote and secret_key is None and private_key is None and public_key is None and not decode_keys:
+        return KeySet(algorithm, decode, "", None, {})
+
+    if family == "oct":
+        if private_key is not None or public_key is not None:
+            raise ConfigurationError(
+                "private_key: is set but algorithm is HMAC; use secret_key (or an asymmetric algorithm)."
+            )
+        if secret_key is None or (isinstance(secret_key, (str, bytes)) and not secret_key):
+            raise ConfigurationError(
+                f"secret_key: {algorithm} needs a non-empty secret; generate one with "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(64))'`."
+            )
+        signing, jwk_kid = _prepare(secret_key, "oct", "secret_key")
+        _check_secret(signing, [n for n in decode if key_family(n) == "oct"], allow_weak_secret, "secret_key")
+        verifying = signing
+    else:
+        if secret_key is not None:
+            raise ConfigurationError(
+                f"secret_key: is set but algorithm={algorithm!r} is asymmetric; use private_key/public_key instead."
+            )
+        signing = jwk_kid = None
+        if private_key is not None:
+            signing, jwk_kid = _prepare(private_key, family, "private_key")
+            if not _is_private(signing):
+                raise ConfigurationError(
+                    f"private_key: is a public key; {algorithm} signs with the private key. Put it in public_key."
+                )
+        if public_key is not None:
+            verifying, public_kid = _prepare(public_key, family, "public_key")
+            if _is_private(verifying):
+                raise ConfigurationError("public_key: is a private key; give the public half only.")
+            jwk_kid = jwk_kid or public_kid
+        elif signing is not None:
+            verifying = signing.public_key()
+        else:
+            raise ConfigurationError(
+                f"private_key/public_key: {algorithm} needs private_key (to issue tokens) "
+                "or public_key (to verify only)."
+            )
+    active = _verification_key(verifying, family, key_id or jwk_kid, decode, "algorithm")
+    by_kid = {active.kid: active}
+    for kid, value in _retired(decode_keys):
+        retired_family = _family_of_value(value)
+        prepared, retired_jwk_kid = _prepare(value, retired_family, f"decode_keys[{kid!r}]" if kid else "decode_keys")
+        if retired_family == "oct":
+            _check_secret(
+                prepared, [n for n in decode if key_family(n) == "oct"] or ["HS256"], allow_weak_secret, "decode_keys"
+            )
+        elif _is_private(prepared):
+            prepared = prepared.public_key()  # only the public half is ever needed to verify
+        key = _verification_key(prepared, retired_family, kid or retired_jwk_kid, decode, "decode_keys")
+        if key.kid in by_kid:
+            raise ConfigurationError(f"decode_keys: kid {key.kid!r} is used twice.")
+        by_kid[key.kid] = key
+    unused = [name for name in decode if not any(name in key.algorithms for key in by_kid.values())]
+    if unused:
+        raise ConfigurationError(f"decode_algorithms: {unused} have no configured key of their family.")
+    return KeySet(algorithm, decode, active.kid, signing, by_kid)
+
+
+def _retired(decode_keys: Mapping[str, Any] | Sequence[Any] | None) -> list[tuple[str | None, Any]]:
+    if decode_keys is None:
+        return []
+    if isinstance(decode_keys, Mapping):
+        if not all(isinstance(kid, str) and kid for kid in decode_keys):
+            raise ConfigurationError("decode_keys: kids must be non-empty strings.")
+        return list(decode_keys.items())
+    if isinstance(decode_keys, (str, bytes)):
+        raise ConfigurationError("decode_keys: must be a list of keys or a {kid: key} mapping.")
+    return [(None, value) for value in decode_keys]
+
+
+def parse_jwk_set(data: Any, decode_algorithms: Sequence[str]) -> dict[str, VerificationKey]:
+    """Keys of a fetched JWK Set usable with ``decode_algorithms``, by kid (resource-server mode).
+
+    Keys without a kid, of unknown types, private keys or HMAC secrets are skipped: a JWK Set
+    from the network can add keys, never widen the algorithm allow-list.
+    """
+    keys: dict[str, VerificationKey] = {}
+    entries = data.get("keys") if isinstance(data, Mapping) else None
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, Mapping) or not isinstance(entry.get("kid"), str) or entry.get("kty") == "oct":
+            continue
+        if "d" in entry:
+            continue  # a private key published by mistake: never use it
         try:
-            _ALGORITHMS[name].prepare_key(verifying)
-        except (PyJWTError, ValueError, TypeError) as exc:
-            raise ConfigurationError(f"decode_algorithms: {name} cannot use the configured key ({exc}).") from exc
-    return KeySet(algorithm, decode, signing, verifying)
+            prepared, kty, kid = _from_jwk(entry, "jwks_url")
+            algorithms = [name for name in decode_algorithms if key_family(name) == kty]
+            if isinstance(entry.get("alg"), str):
+                algorithms = [name for name in algorithms if name == entry["alg"]]
+            if algorithms and kid:
+                keys[kid] = VerificationKey(kid, prepared, {name: _ALGORITHMS[name] for name in algorithms})
+        except (ConfigurationError, *_PARSE_ERRORS):
+            continue
+    return keys

@@ -18,7 +18,7 @@ from typing import Any, ClassVar, TypeVar, cast
 
 from sanic import Request, Sanic
 from sanic.exceptions import SanicException
-from sanic.response import BaseHTTPResponse
+from sanic.response import BaseHTTPResponse, HTTPResponse, json
 
 from . import codec
 from .blocklist.memory import InMemoryBlocklist
@@ -27,6 +27,7 @@ from .cookies import set_token_cookies
 from .decorators import REQUIREMENTS_ATTR
 from .exceptions import ConfigurationError, JWTExtendedException, TokenCreationError
 from .handler import Handler
+from .jwks import RemoteKeys
 from .keys import KeySet
 from .revocation import Revocation
 from .tokens import Token
@@ -54,6 +55,7 @@ class JWTManager:
         self.claims_verification_callback: Callable[[Token], Any] | None = None
         self.token_in_blocklist_callback: Callable[[Token], Any] | None = None
         self.revocation: Revocation | None = None
+        self.remote_keys: RemoteKeys | None = None
         self._required_claims: tuple[str, ...] = ()
         # Tokens carry a CSRF value only when they may travel in cookies.
         self._csrf_claims = False
@@ -110,6 +112,14 @@ class JWTManager:
 
     def _seal(self) -> None:
         self.keys = self.config.seal()
+        if self.config.jwks_url is not None:
+            self.remote_keys = RemoteKeys(
+                self.config.jwks_url,
+                self.keys,
+                self.keys.decode_algorithms,
+                refetch_interval=self.config.jwks_refetch_interval,
+                cache_seconds=self.config.jwks_cache_seconds,
+            )
         required = ["iat", "jti", "type", self.config.identity_claim]
         if self.config.require_exp:
             required.append("exp")
@@ -130,6 +140,8 @@ class JWTManager:
         setattr(self.app.ctx, STATE_ATTR, self)
         self.app.exception(JWTExtendedException)(self.handler.respond)
         self.app.register_listener(self._check_routes, "before_server_start")
+        if self.config.jwks_endpoint is not None:
+            self.app.add_route(self._jwks, self.config.jwks_endpoint, methods=["GET"], name="sanic_jwt_extended_jwks")
         if hasattr(self.config.blocklist, "close"):
             self.app.register_listener(self._close_blocklist, "after_server_stop")
         if self.config.implicit_refresh is not None:
@@ -152,6 +164,15 @@ class JWTManager:
                     )
                 if req.locations and "cookies" in req.locations and self.config.csrf_protect:
                     self._csrf_claims = True
+
+    async def _jwks(self, request: Request) -> HTTPResponse:
+        # Public keys only; caches may keep them, rotation keeps retired keys listed until
+        # their tokens expire, so a cached copy is never missing a key that still verifies.
+        return json(
+            self._keys().jwk_set(),
+            headers={"Cache-Control": f"public, max-age={self.config.jwks_max_age}"},
+            content_type="application/jwk-set+json",
+        )
 
     async def _close_blocklist(self, app: Sanic[Any, Any], *_: Any) -> None:
         await self.config.blocklist.close()
@@ -348,7 +369,7 @@ class JWTManager:
         config = self.config
         header, payload = codec.decode(
             raw_jwt,
-            keys=self._keys(),
+            keys=self.remote_keys or self._keys(),
             audience=config.default_aud,
             issuer=config.default_iss,
             leeway=config.leeway,  # type: ignore[arg-type]

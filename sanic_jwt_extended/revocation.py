@@ -43,8 +43,9 @@ class Revocation:
         self.horizon: float | None = max(life.total_seconds() for life in lifetimes) if len(lifetimes) == 2 else None
 
     def _until(self, token: Token | None) -> float | None:
-        if token is not None and token.exp is not None:
-            return token.exp.timestamp()
+        if token is not None:
+            exp = token.exp
+            return None if exp is None else exp.timestamp()  # no exp: remember forever
         return None if self.horizon is None else time.time() + self.horizon
 
     def _need_store(self) -> Blocklist:

@@ -22,6 +22,7 @@ from .exceptions import (
     CSRFError,
     FreshTokenRequiredError,
     NoAuthorizationError,
+    UnknownKeyError,
     UserLookupError,
     WrongTokenError,
 )
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from sanic import Request
 
     from .config import Config
+    from .jwks import RemoteKeys
     from .manager import JWTManager
     from .tokens import Token
 
@@ -183,6 +185,16 @@ async def _call(callback: Any, *args: Any) -> Any:
     return result
 
 
+async def _decode_with_remote_keys(manager: JWTManager, remote: RemoteKeys, raw: str) -> Token:
+    if remote.stale:
+        await remote.refresh()
+    try:
+        return manager.decode_token(raw)
+    except UnknownKeyError as error:
+        await remote.ensure(error)  # a key rotated at the issuer: refetch once, rate limited
+        return manager.decode_token(raw)
+
+
 async def verify_request(request: Request, manager: JWTManager, req: Requirements) -> Token | None:
     """Run every step for ``req``; returns ``None`` only on an optional route without a token.
 
@@ -192,7 +204,11 @@ async def verify_request(request: Request, manager: JWTManager, req: Requirement
     if found is None:
         return None
     raw, location = found
-    token = manager.decode_token(raw)
+    remote = manager.remote_keys
+    if remote is None:
+        token = manager.decode_token(raw)
+    else:
+        token = await _decode_with_remote_keys(manager, remote, raw)
     _check_csrf(request, token, location, manager.config)
     _check_type(token, req)
     if manager.revocation is not None:

@@ -231,7 +231,8 @@ def test_bad_login_sets_no_cookie(context: BrowserContext, page: Page, served: s
 
 
 def test_refresh_needs_the_refresh_csrf_value(context: BrowserContext, page: Page, served: str) -> None:
-    assert call(page, "login")[0] == 200
+    login = call(page, "login")
+    assert login[0] == 200, login
 
     def refresh_with(header_value: str | None) -> tuple[int, Any]:
         script = """async (value) => {

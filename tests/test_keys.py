@@ -54,7 +54,8 @@ def test_asymmetric_keys_derive_the_public_half(algorithm: str, private: Any) ->
         ({"algorithm": "RS256", "decode_algorithms": ["RS256", "ES256"], "private_key": RSA}, "decode_algorithms"),
         ({"algorithm": "HS256", "decode_algorithms": "HS256", "secret_key": "s" * 64}, "decode_algorithms"),
         ({"algorithm": "HS384", "secret_key": "s" * 40}, "secret_key"),
-        ({"algorithm": "HS256", "decode_algorithms": ["HS512"], "secret_key": "s" * 40}, "secret_key"),
+        ({"algorithm": "HS256", "decode_algorithms": ["HS256", "HS512"], "secret_key": "s" * 40}, "secret_key"),
+        ({"algorithm": "HS256", "decode_algorithms": ["HS512"], "secret_key": "s" * 64}, "decode_algorithms"),
     ],
     ids=repr,
 )

@@ -70,8 +70,19 @@ class RedisBlocklist:
         client = self._per_loop.get(loop)
         if client is None:
             from redis.asyncio import from_url
+            from redis.asyncio.retry import Retry
+            from redis.backoff import NoBackoff
+            from redis.exceptions import ConnectionError as RedisConnectionError
 
-            client = from_url(str(self._url), socket_timeout=self._timeout, socket_connect_timeout=self._timeout)
+            # One immediate retry: after a Redis restart the pooled connections are dead, and
+            # the first command on each would otherwise fail although Redis is back.
+            client = from_url(
+                str(self._url),
+                socket_timeout=self._timeout,
+                socket_connect_timeout=self._timeout,
+                retry=Retry(NoBackoff(), 1),
+                retry_on_error=[RedisConnectionError],
+            )
             self._per_loop[loop] = client
         return client
 
