@@ -301,7 +301,9 @@ def decode(
     if "crit" in header or "b64" in header:
         raise exc.DecodeError("Unsupported critical header")
     key = keys.select(header.get("kid"))
-    algorithm = key.algorithms.get(header.get("alg"))  # type: ignore[arg-type]
+    name = header.get("alg")
+    # Only a configured name selects an algorithm; a list or object is not even hashable.
+    algorithm = key.algorithms.get(name) if isinstance(name, str) else None
     if algorithm is None:
         raise exc.InvalidAlgorithmError()
     signature = _b64decode(signature_segment)

@@ -41,7 +41,7 @@ class Config:
     """Algorithms accepted when verifying; defaults to ``(algorithm,)``; each key accepts only its family's."""
     key_id: str | None = None
     """The ``kid`` written into every token header; defaults to the key's RFC 7638 thumbprint."""
-    decode_keys: Any = None
+    decode_keys: Any = field(default=None, repr=False)
     """Retired verification keys, ``{kid: key}`` or a list (kid = thumbprint), kept until their tokens expire."""
     jwks_endpoint: str | None = None
     """Path serving the public keys as a JWK Set, e.g. "/.well-known/jwks.json"; off when None."""
@@ -143,6 +143,8 @@ class Config:
     """Refresh tokens are single use: manager.rotate() issues the next one, reuse revokes the family."""
     implicit_refresh: timedelta | int | None = None
     """Reissue the access cookie when a cookie-borne token expires within this window; off when None."""
+    verify_cache_size: int = 10_000
+    """Verified tokens remembered so repeat requests skip the signature check; 0 disables."""
     max_token_bytes: int = 8192
     """Longer tokens are refused before any decoding work."""
     allow_weak_secret: bool = False
@@ -195,6 +197,7 @@ class Config:
             "default_aud": _audience(self.default_aud),
             "invalid_token_status": _choice(self.invalid_token_status, "invalid_token_status", (400, 401, 422)),
             "max_token_bytes": _positive_int(self.max_token_bytes, "max_token_bytes"),
+            "verify_cache_size": _non_negative_int(self.verify_cache_size, "verify_cache_size"),
         }
         for name in (
             "require_exp",
@@ -353,6 +356,12 @@ def _name(value: Any, option: str) -> str:
 def _positive_int(value: Any, option: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ConfigurationError(f"{option}: must be a positive integer, got {value!r}.")
+    return value
+
+
+def _non_negative_int(value: Any, option: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigurationError(f"{option}: must be an integer >= 0, got {value!r}.")
     return value
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from jwt import PyJWKClient
@@ -25,7 +25,7 @@ logger = logging.getLogger("sanic_jwt_extended")
 
 
 class RemoteKeys:
-    """Local keys first, then the cached remote JWK Set; a ``KeySelector`` for the codec."""
+    """The cached remote JWK Set first, then local keys; a ``KeySelector`` for the codec."""
 
     def __init__(
         self,
@@ -36,6 +36,7 @@ class RemoteKeys:
         refetch_interval: float,
         cache_seconds: float,
         timeout: float = 5.0,
+        on_change: Callable[[], None] | None = None,
     ) -> None:
         self.url = url
         self.local = local
@@ -48,6 +49,7 @@ class RemoteKeys:
         self.fetches = 0
         self._client = PyJWKClient(url, cache_jwk_set=False, cache_keys=False, timeout=timeout)
         self._lock: asyncio.Lock | None = None
+        self._on_change = on_change
 
     def select(self, kid: Any) -> VerificationKey:
         if kid is not None and not isinstance(kid, str):
@@ -81,7 +83,10 @@ class RemoteKeys:
                     "fetching the JWK Set failed (%s); keeping %d cached keys", type(error).__name__, len(self.keys)
                 )
                 return False
-            self.keys = parse_jwk_set(data, self.decode_algorithms)
+            keys = parse_jwk_set(data, self.decode_algorithms)
+            if keys.keys() != self.keys.keys() and self._on_change is not None:
+                self._on_change()  # a key left (or came): cached verdicts may be stale
+            self.keys = keys
             return True
 
     async def ensure(self, kid_error: UnknownKeyError) -> None:

@@ -129,26 +129,39 @@ def _from_jwk(value: Mapping[str, Any], option: str) -> tuple[Any, str, str | No
     return jwk.key, str(value.get("kty")), kid if isinstance(kid, str) else None
 
 
-def _prepare(value: Any, family: str, option: str) -> tuple[Any, str | None]:
-    """(prepared key, kid from a JWK) for ``family``; raises naming ``option``."""
+def _prepare(value: Any, family: str, option: str, prefer: Sequence[str] = ()) -> tuple[Any, str | None]:
+    """(prepared key, kid from a JWK) for ``family``; raises naming ``option``.
+
+    ``prefer`` lists algorithms to try first: EC keys are tied to a curve, so a P-384 key
+    only prepares under ES384.
+    """
     if isinstance(value, Mapping):
         prepared, kty, kid = _from_jwk(value, option)
         if kty != family:
             raise ConfigurationError(f"{option}: a {kty} JWK cannot be used where a {family} key is needed.")
         return prepared, kid
-    algorithm = next(name for name in _ALGORITHMS if key_family(name) == family)
+    candidates = [name for name in (*prefer, *_ALGORITHMS) if key_family(name) == family]
+    error: Exception | None = None
+    for algorithm in dict.fromkeys(candidates):
+        try:
+            return _ALGORITHMS[algorithm].prepare_key(value), None
+        except (InvalidKeyError, *_PARSE_ERRORS) as exc:
+            error = exc
+    if family == "oct" and isinstance(error, InvalidKeyError):
+        # PyJWT refuses PEM/SSH keys as HMAC secrets: that is the algorithm-confusion trap.
+        raise ConfigurationError(
+            f"{option}: looks like an asymmetric key; put it in private_key/public_key "
+            "and choose an RS/PS/ES/EdDSA algorithm."
+        ) from None
+    raise ConfigurationError(f"{option}: is not a usable {family} key ({type(error).__name__}).") from None
+
+
+def _accepts(algorithm: str, key: Any) -> bool:
     try:
-        return _ALGORITHMS[algorithm].prepare_key(value), None
-    except InvalidKeyError:
-        if family == "oct":
-            # PyJWT refuses PEM/SSH keys as HMAC secrets: that is the algorithm-confusion trap.
-            raise ConfigurationError(
-                f"{option}: looks like an asymmetric key; put it in private_key/public_key "
-                "and choose an RS/PS/ES/EdDSA algorithm."
-            ) from None
-        raise ConfigurationError(f"{option}: is not a {family} key.") from None
-    except _PARSE_ERRORS as error:
-        raise ConfigurationError(f"{option}: cannot be read as a {family} key ({type(error).__name__}).") from None
+        _ALGORITHMS[algorithm].prepare_key(key)
+    except (InvalidKeyError, *_PARSE_ERRORS):
+        return False
+    return True
 
 
 def _check_secret(secret: bytes, algorithms: Iterable[str], allow_weak: bool, option: str) -> None:
@@ -175,7 +188,8 @@ def _public_jwk(public: Any, family: str, kid: str, algorithms: Sequence[str]) -
 def _verification_key(
     prepared_public: Any, family: str, kid: str | None, decode: Sequence[str], option: str
 ) -> VerificationKey:
-    algorithms = [name for name in decode if key_family(name) == family]
+    # Only algorithms this very key works with: an EC key's curve fixes its one algorithm.
+    algorithms = [name for name in decode if key_family(name) == family and _accepts(name, prepared_public)]
     if not algorithms:
         raise ConfigurationError(f"{option}: no algorithm in decode_algorithms can use this {family} key.")
     if family == "oct":
@@ -268,7 +282,7 @@ def load_keys(
                 f"secret_key: {algorithm} needs a non-empty secret; generate one with "
                 "`python -c 'import secrets; print(secrets.token_urlsafe(64))'`."
             )
-        signing, jwk_kid = _prepare(secret_key, "oct", "secret_key")
+        signing, jwk_kid = _prepare(secret_key, "oct", "secret_key", (algorithm,))
         _check_secret(signing, [n for n in decode if key_family(n) == "oct"], allow_weak_secret, "secret_key")
         verifying = signing
     else:
@@ -278,13 +292,13 @@ def load_keys(
             )
         signing = jwk_kid = None
         if private_key is not None:
-            signing, jwk_kid = _prepare(private_key, family, "private_key")
+            signing, jwk_kid = _prepare(private_key, family, "private_key", (algorithm,))
             if not _is_private(signing):
                 raise ConfigurationError(
                     f"private_key: is a public key; {algorithm} signs with the private key. Put it in public_key."
                 )
         if public_key is not None:
-            verifying, public_kid = _prepare(public_key, family, "public_key")
+            verifying, public_kid = _prepare(public_key, family, "public_key", (algorithm,))
             if _is_private(verifying):
                 raise ConfigurationError("public_key: is a private key; give the public half only.")
             jwk_kid = jwk_kid or public_kid
@@ -299,7 +313,9 @@ def load_keys(
     by_kid = {active.kid: active}
     for kid, value in _retired(decode_keys):
         retired_family = _family_of_value(value)
-        prepared, retired_jwk_kid = _prepare(value, retired_family, f"decode_keys[{kid!r}]" if kid else "decode_keys")
+        prepared, retired_jwk_kid = _prepare(
+            value, retired_family, f"decode_keys[{kid!r}]" if kid else "decode_keys", decode
+        )
         if retired_family == "oct":
             _check_secret(
                 prepared, [n for n in decode if key_family(n) == "oct"] or ["HS256"], allow_weak_secret, "decode_keys"

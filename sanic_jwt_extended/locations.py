@@ -39,7 +39,9 @@ def token_from_headers(request: Request, header_key: str, prefix: str) -> str | 
     expected = f"Expected '{header_key}: {prefix} <JWT>'" if prefix else f"Expected '{header_key}: <JWT>'"
     if len(values) > 1:
         raise InvalidHeaderError(f"More than one {header_key} header. {expected}", location="headers")
-    parts = values[0].split()
+    # RFC 6750 §2.1: the scheme and the token are separated by spaces only; str.split()
+    # would also split on tabs, NBSP and control characters.
+    parts = [part for part in values[0].strip(" \t").split(" ") if part]
     if prefix:
         if len(parts) != 2 or parts[0].lower() != prefix.lower():
             raise InvalidHeaderError(f"Bad {header_key} header. {expected}", location="headers")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import logging
 import secrets
+import time
 import uuid
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -22,6 +23,7 @@ from sanic.response import BaseHTTPResponse, HTTPResponse, json
 
 from . import codec
 from .blocklist.memory import InMemoryBlocklist
+from .cache import VerifiedCache
 from .config import Config
 from .cookies import set_token_cookies
 from .decorators import REQUIREMENTS_ATTR
@@ -56,6 +58,7 @@ class JWTManager:
         self.token_in_blocklist_callback: Callable[[Token], Any] | None = None
         self.revocation: Revocation | None = None
         self.remote_keys: RemoteKeys | None = None
+        self.verified = VerifiedCache(0)
         self._required_claims: tuple[str, ...] = ()
         # Tokens carry a CSRF value only when they may travel in cookies.
         self._csrf_claims = False
@@ -112,6 +115,7 @@ class JWTManager:
 
     def _seal(self) -> None:
         self.keys = self.config.seal()
+        self.verified = VerifiedCache(self.config.verify_cache_size)
         if self.config.jwks_url is not None:
             self.remote_keys = RemoteKeys(
                 self.config.jwks_url,
@@ -119,6 +123,7 @@ class JWTManager:
                 self.keys.decode_algorithms,
                 refetch_interval=self.config.jwks_refetch_interval,
                 cache_seconds=self.config.jwks_cache_seconds,
+                on_change=self.verified.clear,
             )
         required = ["iat", "jti", "type", self.config.identity_claim]
         if self.config.require_exp:
@@ -367,15 +372,21 @@ class JWTManager:
     def decode_token(self, raw_jwt: str) -> Token:
         """Verify ``raw_jwt`` (signature, exp/nbf/iat, aud, iss, required claims) into a ``Token``."""
         config = self.config
-        header, payload = codec.decode(
-            raw_jwt,
-            keys=self.remote_keys or self._keys(),
-            audience=config.default_aud,
-            issuer=config.default_iss,
-            leeway=config.leeway,  # type: ignore[arg-type]
-            required=self._required_claims,
-            max_bytes=config.max_token_bytes,
-        )
+        leeway = cast(float, config.leeway)
+        hit = self.verified.get(raw_jwt, time.time(), leeway) if isinstance(raw_jwt, str) else None
+        if hit is not None:
+            header, payload = hit
+        else:
+            header, payload = codec.decode(
+                raw_jwt,
+                keys=self.remote_keys or self._keys(),
+                audience=config.default_aud,
+                issuer=config.default_iss,
+                leeway=leeway,
+                required=self._required_claims,
+                max_bytes=config.max_token_bytes,
+            )
+            self.verified.put(raw_jwt, header, payload)
         token = Token(
             raw_jwt,
             payload,

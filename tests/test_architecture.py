@@ -28,8 +28,7 @@ PACKAGE = "sanic_jwt_extended"
 PKG_DIR = Path(sanic_jwt_extended.__file__).resolve().parent
 # Dotted names below the package, subpackages included ("blocklist", "blocklist.base", ...).
 MODULES = sorted(
-    info.name.removeprefix(f"{PACKAGE}.")
-    for info in pkgutil.walk_packages([str(PKG_DIR)], prefix=f"{PACKAGE}.")
+    info.name.removeprefix(f"{PACKAGE}.") for info in pkgutil.walk_packages([str(PKG_DIR)], prefix=f"{PACKAGE}.")
 )
 FRAMEWORK_FREE = ("keys", "codec", "tokens", "exceptions")
 # Always exported.
@@ -149,8 +148,18 @@ def internal(target: str) -> bool:
         ("try:\n    import sanic\nexcept ImportError:\n    pass", [("sanic", False)]),
     ],
     ids=[
-        "import", "from-import", "nested-import", "relative-module", "relative-from", "absolute-from",
-        "root-name", "outside", "type-checking", "typing-type-checking", "type-checking-else", "in-try",
+        "import",
+        "from-import",
+        "nested-import",
+        "relative-module",
+        "relative-from",
+        "absolute-from",
+        "root-name",
+        "outside",
+        "type-checking",
+        "typing-type-checking",
+        "type-checking-else",
+        "in-try",
     ],
 )
 def test_scanner_sees_every_kind_of_import(source: str, expected: list[tuple[str, bool]]) -> None:
@@ -220,9 +229,7 @@ def test_core_modules_load_with_sanic_unimportable() -> None:
 @pytest.mark.parametrize("module", [name for name in MODULES if name != "manager"])
 def test_only_the_package_root_imports_manager(module: str) -> None:
     offending = [
-        found.line
-        for found in imports_of(module)
-        if found.target == f"{PACKAGE}.manager" and not found.type_checking
+        found.line for found in imports_of(module) if found.target == f"{PACKAGE}.manager" and not found.type_checking
     ]
     assert offending == [], f"{module}.py imports manager at runtime (lines {offending}); only __init__.py may"
 
@@ -256,7 +263,7 @@ def test_runtime_import_graph_has_no_cycle() -> None:
         path.append(module)
         for dependency in graph.get(module, []):
             if state.get(dependency) == "open":
-                cycle = [*path[path.index(dependency):], dependency]
+                cycle = [*path[path.index(dependency) :], dependency]
                 pytest.fail(f"import cycle: {' -> '.join(cycle)}")
             if dependency not in state:
                 visit(dependency)

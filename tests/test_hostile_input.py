@@ -155,7 +155,12 @@ JSON_VALUES = st.recursive(
     max_leaves=12,
 )
 VALID_CLAIMS: dict[str, Any] = {
-    "sub": "alice", "type": "access", "iat": NOW, "nbf": NOW, "exp": NOW + 3600, "jti": "j1",
+    "sub": "alice",
+    "type": "access",
+    "iat": NOW,
+    "nbf": NOW,
+    "exp": NOW + 3600,
+    "jti": "j1",
 }
 
 

@@ -38,6 +38,16 @@ class InMemoryBlocklist:
             if entry is not None and entry[1] == until:
                 del self._tables[table][key]
 
+    def record(self, table: str, key: str, value: Any, until: float | None) -> None:
+        """Store an entry as a Redis mirror learns it: ``table`` is "jti", "id" or "fam".
+
+        Identity cutoffs only ever grow, so replaying events out of order is harmless.
+        """
+        if table == "id":
+            previous = self._get("id", key, time.time())
+            value = max(float(value), previous or float(value))
+        self._set(table, key, value, until)
+
     def _set(self, table: str, key: str, value: Any, until: float | None) -> None:
         self._purge(time.time())
         deadline = _FOREVER if until is None else until

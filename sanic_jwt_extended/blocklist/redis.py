@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..exceptions import BlocklistUnavailableError, ConfigurationError
 from .base import RevocationState
+from .mirror import Mirror, encode_event
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -41,6 +42,8 @@ class RedisBlocklist:
         client: Redis | Any | None = None,
         key_prefix: str = "sanic-jwt:",
         socket_timeout: float = 2.0,
+        local_mirror: bool = False,
+        health_check_interval: float = 1.0,
     ) -> None:
         if (url is None) == (client is None):
             raise ConfigurationError("blocklist: RedisBlocklist needs exactly one of url= or client=.")
@@ -57,10 +60,35 @@ class RedisBlocklist:
         # A redis.asyncio connection belongs to the loop that opened it; tests and some
         # servers run several loops, so a URL gets one client per loop.
         self._per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
+        self.local_mirror = local_mirror
+        self._health_check_interval = health_check_interval
+        self._channel = f"{key_prefix}events"
+        self._mirrors: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Mirror] = weakref.WeakKeyDictionary()
 
     def __repr__(self) -> str:
         # The URL may hold a password: never print it.
-        return f"RedisBlocklist(key_prefix={self._prefix!r})"
+        return f"RedisBlocklist(key_prefix={self._prefix!r}, local_mirror={self.local_mirror})"
+
+    def mirror(self) -> Mirror | None:
+        """The running loop's mirror (started on first use), or ``None`` in direct mode."""
+        if not self.local_mirror:
+            return None
+        loop = asyncio.get_running_loop()
+        mirror = self._mirrors.get(loop)
+        if mirror is None:
+            mirror = Mirror(self.client(), self._prefix, self._channel, self._health_check_interval)
+            self._mirrors[loop] = mirror
+            mirror.start()
+        return mirror
+
+    async def _published(self, table: str, key: str, value: Any, until: float | None) -> None:
+        """After a write: tell every mirror, and update ours at once."""
+        mirror = self.mirror()
+        if mirror is None:
+            return
+        mirror.store.record(table, key, value, until)
+        event = encode_event(table, key, value.value if isinstance(value, RevocationState) else value, until)
+        await self._run(self.client().publish(self._channel, event))
 
     def client(self) -> Any:
         """The Redis client for the running event loop."""
@@ -105,21 +133,30 @@ class RedisBlocklist:
         if until is not None and until <= time.time():
             return  # the token is already dead
         await self._run(self.client().set(self._key("jti", jti), b"revoked", **self._expiry(until)))
+        await self._published("jti", jti, RevocationState.REVOKED, until)
 
     async def revoke_identity(self, identity: str, issued_before: float, until: float | None) -> None:
         expire = "" if until is None else str(int(until * 1000))
         script = self.client().eval(_MAX_CUTOFF, 1, self._key("id", identity), repr(issued_before), expire)
         await self._run(script)
+        await self._published("id", identity, issued_before, until)
 
     async def revoke_family(self, family: str, until: float | None) -> None:
         await self._run(self.client().set(self._key("fam", family), b"1", **self._expiry(until)))
+        await self._published("fam", family, True, until)
 
     async def mark_used(self, jti: str, until: float | None) -> bool:
         # SET NX: of two concurrent rotations of one refresh token, exactly one sets the key.
         done = await self._run(self.client().set(self._key("jti", jti), b"used", nx=True, **self._expiry(until)))
+        if done:
+            await self._published("jti", jti, RevocationState.REUSED, until)
         return bool(done)
 
     async def check(self, jti: str, identity: str, issued_at: float, family: str | None) -> RevocationState:
+        mirror = self.mirror()
+        if mirror is not None and mirror.synced:
+            return await mirror.store.check(jti, identity, issued_at, family)
+
         async def fetch() -> list[Any]:
             pipe = self.client().pipeline(transaction=False)
             pipe.get(self._key("jti", jti))
@@ -145,6 +182,10 @@ class RedisBlocklist:
 
         The manager calls this when the server stops.
         """
-        client = self._per_loop.pop(asyncio.get_running_loop(), None)
+        loop = asyncio.get_running_loop()
+        mirror = self._mirrors.pop(loop, None)
+        if mirror is not None:
+            await mirror.stop()
+        client = self._per_loop.pop(loop, None)
         if client is not None:
             await client.aclose()

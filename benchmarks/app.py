@@ -1,0 +1,69 @@
+"""The app the HTTP benchmark drives: one bare route and the protected variants.
+
+    python benchmarks/app.py --port 8100 [--blocklist none|memory|redis|redis-mirror] [--redis URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from sanic import Request, Sanic
+from sanic.response import HTTPResponse, json
+
+from sanic_jwt_extended import JWT, InMemoryBlocklist, RedisBlocklist, jwt_required
+
+
+def create_app(blocklist: str, redis_url: str | None) -> Sanic:
+    app = Sanic("bench")
+    with JWT.initialize(app) as manager:
+        manager.config.secret_key = os.environ.get("BENCH_SECRET", "b" * 64)
+        manager.config.token_location = ("headers", "cookies")
+        manager.config.cookie_secure = False
+        if blocklist != "none":
+            manager.config.use_blocklist = True
+            if blocklist == "memory":
+                manager.config.blocklist = InMemoryBlocklist()
+            else:
+                manager.config.blocklist = RedisBlocklist(redis_url, local_mirror=blocklist == "redis-mirror")
+
+    @app.get("/bare")
+    async def bare(request: Request) -> HTTPResponse:
+        return json({"ok": True})
+
+    @app.get("/protected")
+    @jwt_required
+    async def protected(request: Request) -> HTTPResponse:
+        return json({"ok": True})
+
+    @app.get("/fresh")
+    @jwt_required(fresh_required=True)
+    async def fresh(request: Request) -> HTTPResponse:
+        return json({"ok": True})
+
+    @app.post("/write")
+    @jwt_required
+    async def write(request: Request) -> HTTPResponse:
+        return json({"ok": True})
+
+    @app.get("/token")
+    async def token(request: Request) -> HTTPResponse:
+        access = manager.create_access_token("bench", fresh=True)
+        return json({"access_token": access, "csrf": manager.decode_token(access).csrf})
+
+    return app
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--blocklist", default="none", choices=["none", "memory", "redis", "redis-mirror"])
+    parser.add_argument("--redis", default=None)
+    args = parser.parse_args()
+    create_app(args.blocklist, args.redis).run(
+        host="127.0.0.1", port=args.port, single_process=True, access_log=False, debug=False
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,122 @@
+"""RedisBlocklist(local_mirror=True): local checks kept current by pub/sub, with a real Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from redis.asyncio import from_url
+
+from sanic_jwt_extended import RedisBlocklist
+from sanic_jwt_extended.blocklist import RevocationState
+from sanic_jwt_extended.exceptions import BlocklistUnavailableError
+
+from .redis_server import RedisServer
+
+REVOKED, VALID = RevocationState.REVOKED, RevocationState.VALID
+
+
+async def wait_for(condition: Callable[[], Awaitable[bool]], timeout: float = 5.0) -> float:
+    """Seconds until ``condition`` holds; fails the test after ``timeout``."""
+    start = time.monotonic()
+    while not await condition():
+        if time.monotonic() - start > timeout:
+            pytest.fail("condition not reached in time")
+        await asyncio.sleep(0.005)
+    return time.monotonic() - start
+
+
+async def get_calls(url: str) -> int:
+    client = from_url(url)
+    stats: dict[str, Any] = await client.info("commandstats")
+    await client.aclose()
+    return int(stats.get("cmdstat_get", {}).get("calls", 0))
+
+
+def test_mirror_sees_revocations_from_another_process_without_round_trips(clean_redis: str) -> None:
+    async def scenario() -> None:
+        writer = RedisBlocklist(clean_redis, local_mirror=True)
+        await writer.revoke("before-start", time.time() + 60)
+        reader = RedisBlocklist(clean_redis, local_mirror=True)
+        mirror = reader.mirror()
+        assert mirror is not None
+        await wait_for(lambda: _true(mirror.synced))
+        # the snapshot brought the revocation made before the reader started
+        assert await reader.check("before-start", "a", 0, None) is REVOKED
+        # a revocation made elsewhere arrives by pub/sub, well under 100 ms
+        await writer.revoke("later", time.time() + 60)
+        delay = await wait_for(lambda: _is(reader.check("later", "a", 0, None), REVOKED))
+        assert delay < 0.1
+        await writer.revoke_identity("alice", time.time(), None)
+        await writer.revoke_family("fam", time.time() + 60)
+        await wait_for(lambda: _is(reader.check("x", "alice", 0, None), REVOKED))
+        await wait_for(lambda: _is(reader.check("y", "bob", 0, "fam"), REVOKED))
+        # synced checks never touch Redis
+        before = await get_calls(clean_redis)
+        for index in range(200):
+            assert await reader.check(f"j{index}", "bob", time.time(), None) is VALID
+        assert await get_calls(clean_redis) == before
+        await writer.close()
+        await reader.close()
+
+    asyncio.run(scenario())
+
+
+def test_rotation_stays_atomic_in_mirror_mode(clean_redis: str) -> None:
+    async def scenario() -> list[bool]:
+        first = RedisBlocklist(clean_redis, local_mirror=True)
+        second = RedisBlocklist(clean_redis, local_mirror=True)
+        results = await asyncio.gather(
+            *(store.mark_used("refresh-1", time.time() + 60) for store in (first, second, first, second))
+        )
+        await wait_for(lambda: _is(second.check("refresh-1", "a", 0, None), RevocationState.REUSED))
+        await first.close()
+        await second.close()
+        return list(results)
+
+    assert sorted(asyncio.run(scenario())) == [False, False, False, True]
+
+
+def test_mirror_falls_back_to_redis_when_the_subscription_drops(redis_binary: str, tmp_path: Path) -> None:
+    server = RedisServer(redis_binary, tmp_path, persistent=True)
+    server.start()
+
+    async def scenario() -> None:
+        reader = RedisBlocklist(server.url, local_mirror=True, socket_timeout=0.5, health_check_interval=0.2)
+        mirror = reader.mirror()
+        assert mirror is not None
+        await wait_for(lambda: _true(mirror.synced))
+        server.stop(kill=True)
+        # the drop is noticed, and checks go to Redis (which is down: unavailable, not "valid")
+        await wait_for(lambda: _true(not mirror.synced), timeout=3)
+        with pytest.raises(BlocklistUnavailableError):
+            await reader.check("j", "a", 0, None)
+        server.start()
+        writer = RedisBlocklist(server.url)
+        await writer.revoke("during-outage", time.time() + 60)  # a writer without a mirror: no event
+        # before resync the direct check sees it; after resync the snapshot has it
+        await wait_for(lambda: _is(reader.check("during-outage", "a", 0, None), REVOKED))
+        await wait_for(lambda: _true(mirror.synced), timeout=10)
+        assert await reader.check("during-outage", "a", 0, None) is REVOKED
+        await writer.close()
+        await reader.close()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        server.stop()
+
+
+async def _true(value: bool) -> bool:
+    return value
+
+
+async def _is(check: Awaitable[RevocationState], expected: RevocationState) -> bool:
+    try:
+        return await check is expected
+    except BlocklistUnavailableError:
+        return False
