@@ -1,9 +1,16 @@
 """The app the HTTP benchmark drives: one bare route and the protected variants.
 
-    python benchmarks/app.py --port 8100 [--blocklist none|memory|redis|redis-mirror] [--redis URL]
+python benchmarks/app.py --port 8100 [--blocklist none|memory|redis|redis-mirror] [--redis URL]
 """
 
 from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# This folder holds a script named http.py: keep it from shadowing the standard library's
+# http package, which urllib and Sanic import.
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != Path(__file__).resolve().parent]
 
 import argparse
 import os
@@ -27,7 +34,7 @@ def create_app(blocklist: str, redis_url: str | None) -> Sanic:
             else:
                 manager.config.blocklist = RedisBlocklist(redis_url, local_mirror=blocklist == "redis-mirror")
 
-    @app.get("/bare")
+    @app.route("/bare", methods=["GET", "POST"])
     async def bare(request: Request) -> HTTPResponse:
         return json({"ok": True})
 

@@ -10,6 +10,13 @@ required claims. Ratios compare runs made in the same process, one after the oth
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# This folder holds a script named http.py: keep it from shadowing the standard library's
+# http package, which PyJWT's JWKS client and Sanic import.
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != Path(__file__).resolve().parent]
+
 import argparse
 import time
 from collections.abc import Callable
@@ -52,7 +59,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--smoke", action="store_true", help="tiny run to check the script works")
     args = parser.parse_args(argv)
-    count, seconds = (200, 0.2) if args.smoke else (5000, 3.0)
+    count, seconds, rounds = (200, 0.2, 1) if args.smoke else (5000, 1.5, 3)
     Sanic.test_mode = True
     keys: dict[str, Any] = {
         "HS256": "s" * 64,
@@ -72,15 +79,18 @@ def main(argv: list[str] | None = None) -> None:
         def ours(token: str, manager: JWTManager = manager) -> Any:
             return manager.decode_token(token)
 
-        baseline_cold = rate(pyjwt, tokens, seconds)
-        # Cold: a cache too small to ever hit, so every call verifies the signature.
-        manager.verified.size = 1
-        cold = rate(ours, tokens, seconds)
-        manager.verified.size = 10_000
-        manager.verified.clear()
-        baseline_hot = rate(pyjwt, tokens[:1], seconds)
-        hot = rate(ours, tokens[:1], seconds)
-        rows.append((algorithm, baseline_cold, cold, baseline_hot, hot))
+        # Interleaved rounds, best of each: a noisy neighbour slows one run, not the ratio.
+        best = [0.0, 0.0, 0.0, 0.0]
+        for _ in range(rounds):
+            best[0] = max(best[0], rate(pyjwt, tokens, seconds))
+            # Cold: a cache too small to ever hit, so every call verifies the signature.
+            manager.verified.size = 1
+            best[1] = max(best[1], rate(ours, tokens, seconds))
+            manager.verified.size = 10_000
+            manager.verified.clear()
+            best[2] = max(best[2], rate(pyjwt, tokens[:1], seconds))
+            best[3] = max(best[3], rate(ours, tokens[:1], seconds))
+        rows.append((algorithm, *best))
 
     columns = ("pyjwt cold/s", "ours cold/s", "cold ratio", "pyjwt hot/s", "ours hot/s", "hot ratio")
     print(f"{'alg':<7}" + "".join(f"{column:>14}" for column in columns))

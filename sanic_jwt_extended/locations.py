@@ -36,19 +36,23 @@ def token_from_headers(request: Request, header_key: str, prefix: str) -> str | 
     values: list[str] | None = request.headers.getall(header_key, None)
     if not values:
         return None
-    expected = f"Expected '{header_key}: {prefix} <JWT>'" if prefix else f"Expected '{header_key}: <JWT>'"
     if len(values) > 1:
-        raise InvalidHeaderError(f"More than one {header_key} header. {expected}", location="headers")
+        raise _bad_header(f"More than one {header_key} header", header_key, prefix)
     # RFC 6750 §2.1: the scheme and the token are separated by spaces only; str.split()
     # would also split on tabs, NBSP and control characters.
     parts = [part for part in values[0].strip(" \t").split(" ") if part]
     if prefix:
         if len(parts) != 2 or parts[0].lower() != prefix.lower():
-            raise InvalidHeaderError(f"Bad {header_key} header. {expected}", location="headers")
+            raise _bad_header(f"Bad {header_key} header", header_key, prefix)
         return str(parts[1])
     if len(parts) != 1:
-        raise InvalidHeaderError(f"Bad {header_key} header. {expected}", location="headers")
+        raise _bad_header(f"Bad {header_key} header", header_key, prefix)
     return str(parts[0])
+
+
+def _bad_header(problem: str, header_key: str, prefix: str) -> InvalidHeaderError:
+    expected = f"'{header_key}: {prefix} <JWT>'" if prefix else f"'{header_key}: <JWT>'"
+    return InvalidHeaderError(f"{problem}. Expected {expected}", location="headers")
 
 
 def token_from_cookies(request: Request, name: str) -> str | None:

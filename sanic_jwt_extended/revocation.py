@@ -74,9 +74,9 @@ class Revocation:
                 raise RevokedTokenError()
         if self.store is None:
             return
-        iat = token.iat
+        # Raw claims, not the datetime properties: this runs on every request.
         state = await self.store.check(
-            str(token.jti), str(token.identity), iat.timestamp() if iat else 0.0, token.family
+            str(token.get("jti")), str(token.identity), float(token.get("iat", 0.0)), token.get("fam")
         )
         if state is RevocationState.REUSED:
             await self._reuse_detected(token)

@@ -61,6 +61,10 @@ class Token:
     def __repr__(self) -> str:
         return f"Token(type={self.type!r}, identity={self.identity!r}, jti={self.jti!r}, exp={self.exp!r})"
 
+    def get(self, claim: str, default: Any = None) -> Any:
+        """One claim of the payload as decoded (no copy, no conversion)."""
+        return self._data.get(claim, default)
+
     @property
     def raw_jwt(self) -> str:
         """The encoded token as received. Treat it as a secret: never log it."""

@@ -204,12 +204,14 @@ def test_resource_server_picks_up_a_rotated_key(key_server: _JWKSServer) -> None
     )
     key_server.body = {"keys": [RSAAlgorithm.to_jwk(RSA_OLD.public_key(), as_dict=True)]}
     key_server.body["keys"][0]["kid"] = jwt.get_unverified_header(old_issuer.create_access_token("x"))["kid"]
-    app, _ = asymmetric_app("api2", algorithm="RS256", jwks_url=key_server.url, jwks_refetch_interval=0.01)
+    app, api = asymmetric_app("api2", algorithm="RS256", jwks_url=key_server.url, jwks_refetch_interval=0.01)
     client = Client(app)
     assert client.get("/protected", old_issuer.create_access_token("alice")).status == 200
+    assert len(api.verified) == 1
     key_server.body = Client(rotated_app).get("/jwks").json  # the issuer rotated
     assert client.get("/protected", new_issuer.create_access_token("bob")).json["identity"] == "bob"
     assert key_server.fetches == 2
+    assert len(api.verified) == 1  # the key set changed: earlier verdicts were forgotten
 
 
 def test_resource_server_ignores_private_and_hmac_jwks_entries(key_server: _JWKSServer) -> None:
