@@ -86,5 +86,5 @@ def test_only_verified_tokens_are_cached() -> None:
 def test_verify_cache_size_is_validated(size: object) -> None:
     from sanic_jwt_extended.exceptions import ConfigurationError
 
-    with pytest.raises(ConfigurationError, match="^verify_cache_size"):
+    with pytest.raises(ConfigurationError, match=r"^verify_cache_size"):
         make_app("cache_config", verify_cache_size=size)
