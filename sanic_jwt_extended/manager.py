@@ -1,7 +1,7 @@
 """``JWT`` (the stateless façade) and ``JWTManager`` (one app's state).
 
-The only module that touches the Sanic app: it stores the manager on ``app.ctx``,
-registers the error handler and the startup route check.
+The manager lives on ``app.ctx`` (per app, never global); ``app_hooks`` wires it into the
+app: error handler, startup checks, JWKS route, implicit refresh.
 """
 
 from __future__ import annotations
@@ -19,21 +19,19 @@ from typing import Any, ClassVar, TypeVar, cast
 
 from sanic import Request, Sanic
 from sanic.exceptions import SanicException
-from sanic.response import BaseHTTPResponse, HTTPResponse, json
 
 from . import codec
+from .app_hooks import register_hooks
 from .blocklist.memory import InMemoryBlocklist
 from .cache import VerifiedCache
 from .config import Config
-from .cookies import set_token_cookies
-from .decorators import REQUIREMENTS_ATTR
-from .exceptions import ConfigurationError, JWTExtendedException, TokenCreationError
+from .exceptions import ConfigurationError, TokenCreationError
 from .handler import Handler
 from .jwks import RemoteKeys
 from .keys import KeySet
 from .revocation import Revocation
 from .tokens import Token
-from .verification import STATE_ATTR, Requirements
+from .verification import STATE_ATTR
 
 __all__ = ("JWT", "JWTManager")
 
@@ -143,60 +141,7 @@ class JWTManager:
 
     def _register(self) -> None:
         setattr(self.app.ctx, STATE_ATTR, self)
-        self.app.exception(JWTExtendedException)(self.handler.respond)
-        self.app.register_listener(self._check_routes, "before_server_start")
-        if self.config.jwks_endpoint is not None:
-            self.app.add_route(self._jwks, self.config.jwks_endpoint, methods=["GET"], name="sanic_jwt_extended_jwks")
-        if hasattr(self.config.blocklist, "close"):
-            self.app.register_listener(self._close_blocklist, "after_server_stop")
-        if self.config.implicit_refresh is not None:
-            self.app.register_middleware(self._implicit_refresh, "response")
-
-    async def _check_routes(self, app: Sanic[Any, Any], *_: Any) -> None:
-        if isinstance(self.config.blocklist, InMemoryBlocklist) and app.state.workers > 1:
-            logger.warning(
-                "InMemoryBlocklist with %d workers: a token revoked in one worker stays valid in the "
-                "others. Use RedisBlocklist to share revocations.",
-                app.state.workers,
-            )
-        # Decorators run before the app is known; their mistakes surface here, at startup.
-        for route in app.router.routes:
-            for req in _route_requirements(route.handler):
-                if req.uses_roles and not self.config.use_acl:
-                    raise ConfigurationError(
-                        f"use_acl: route '/{route.path}' uses allow=/deny= but config.use_acl is False; "
-                        "set manager.config.use_acl = True."
-                    )
-                if req.locations and "cookies" in req.locations and self.config.csrf_protect:
-                    self._csrf_claims = True
-
-    async def _jwks(self, request: Request) -> HTTPResponse:
-        # Public keys only; caches may keep them, rotation keeps retired keys listed until
-        # their tokens expire, so a cached copy is never missing a key that still verifies.
-        return json(
-            self._keys().jwk_set(),
-            headers={"Cache-Control": f"public, max-age={self.config.jwks_max_age}"},
-            content_type="application/jwk-set+json",
-        )
-
-    async def _close_blocklist(self, app: Sanic[Any, Any], *_: Any) -> None:
-        await self.config.blocklist.close()
-
-    async def _implicit_refresh(self, request: Request, response: BaseHTTPResponse) -> None:
-        # Keeps a browser session alive without a refresh round trip; never fresh, because
-        # no password was checked, and never on a response that is logging the user out.
-        token: Token | None = getattr(request.ctx, "token", None)
-        if token is None or token.type != "access" or getattr(request.ctx, "jwt_location", None) != "cookies":
-            return
-        if response.status >= 400:
-            return  # a failed request renews nothing
-        exp = token.exp
-        window = cast("timedelta", self.config.implicit_refresh)
-        if exp is None or exp - datetime.now(timezone.utc) > window:
-            return
-        if any(cookie.key == self.config.access_cookie_name for cookie in response.cookies.cookies):
-            return  # the view already set or unset the cookie itself
-        set_token_cookies(self, response, self._reissue(token, "access"), refresh=False)
+        register_hooks(self)
 
     def _reissue(self, token: Token, token_type: str) -> str:
         """A new token with the same identity, roles, custom claims and family; never fresh."""
@@ -398,19 +343,6 @@ class JWTManager:
         )
         token._revoker = self.revoke
         return token
-
-
-def _route_requirements(handler: Any) -> Iterator[Requirements]:
-    """Every ``Requirements`` a route handler carries, including HTTPMethodView methods."""
-    req = getattr(handler, REQUIREMENTS_ATTR, None)
-    if req is not None:
-        yield req
-    view_class = getattr(handler, "view_class", None)
-    if view_class is not None:
-        for name in ("get", "post", "put", "patch", "delete", "head", "options"):
-            method_req = getattr(getattr(view_class, name, None), REQUIREMENTS_ATTR, None)
-            if method_req is not None:
-                yield method_req
 
 
 class JWT:

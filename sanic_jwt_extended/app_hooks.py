@@ -1,0 +1,111 @@
+"""What a manager registers on its Sanic app: the error handler, the startup route check,
+the JWKS route, the blocklist shutdown and the implicit-refresh middleware."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any, cast
+
+from sanic import Request, Sanic
+from sanic.response import BaseHTTPResponse, HTTPResponse, json
+
+from .blocklist.memory import InMemoryBlocklist
+from .cookies import set_token_cookies
+from .decorators import REQUIREMENTS_ATTR
+from .exceptions import ConfigurationError, JWTExtendedException
+from .verification import Requirements
+
+if TYPE_CHECKING:
+    from .manager import JWTManager
+    from .tokens import Token
+
+__all__ = ("register_hooks",)
+
+logger = logging.getLogger("sanic_jwt_extended")
+
+
+def register_hooks(manager: JWTManager) -> None:
+    """Wire ``manager`` into its app; called once, when the with-block ends."""
+    app, config = manager.app, manager.config
+    app.exception(JWTExtendedException)(manager.handler.respond)
+
+    async def check_routes(app: Sanic[Any, Any], *_: Any) -> None:
+        _check_routes(manager, app)
+
+    app.register_listener(check_routes, "before_server_start")
+    if config.jwks_endpoint is not None:
+
+        async def jwks(request: Request) -> HTTPResponse:
+            # Public keys only; rotation keeps retired keys listed until their tokens
+            # expire, so a cached copy never lacks a key that still verifies.
+            return json(
+                manager._keys().jwk_set(),
+                headers={"Cache-Control": f"public, max-age={config.jwks_max_age}"},
+                content_type="application/jwk-set+json",
+            )
+
+        app.add_route(jwks, config.jwks_endpoint, methods=["GET"], name="sanic_jwt_extended_jwks")
+    if hasattr(config.blocklist, "close"):
+
+        async def close_blocklist(app: Sanic[Any, Any], *_: Any) -> None:
+            await config.blocklist.close()
+
+        app.register_listener(close_blocklist, "after_server_stop")
+    if config.implicit_refresh is not None:
+
+        async def implicit_refresh(request: Request, response: BaseHTTPResponse) -> None:
+            _implicit_refresh(manager, request, response)
+
+        app.register_middleware(implicit_refresh, "response")
+
+
+def _check_routes(manager: JWTManager, app: Sanic[Any, Any]) -> None:
+    config = manager.config
+    if isinstance(config.blocklist, InMemoryBlocklist) and app.state.workers > 1:
+        logger.warning(
+            "InMemoryBlocklist with %d workers: a token revoked in one worker stays valid in the "
+            "others. Use RedisBlocklist to share revocations.",
+            app.state.workers,
+        )
+    # Decorators run before the app is known; their mistakes surface here, at startup.
+    for route in app.router.routes:
+        for req in _route_requirements(route.handler):
+            if req.uses_roles and not config.use_acl:
+                raise ConfigurationError(
+                    f"use_acl: route '/{route.path}' uses allow=/deny= but config.use_acl is False; "
+                    "set manager.config.use_acl = True."
+                )
+            if req.locations and "cookies" in req.locations and config.csrf_protect:
+                manager._csrf_claims = True
+
+
+def _route_requirements(handler: Any) -> Iterator[Requirements]:
+    """Every ``Requirements`` a route handler carries, including HTTPMethodView methods."""
+    req = getattr(handler, REQUIREMENTS_ATTR, None)
+    if req is not None:
+        yield req
+    view_class = getattr(handler, "view_class", None)
+    if view_class is not None:
+        for name in ("get", "post", "put", "patch", "delete", "head", "options"):
+            method_req = getattr(getattr(view_class, name, None), REQUIREMENTS_ATTR, None)
+            if method_req is not None:
+                yield method_req
+
+
+def _implicit_refresh(manager: JWTManager, request: Request, response: BaseHTTPResponse) -> None:
+    # Keeps a browser session alive without a refresh round trip; never fresh, because no
+    # password was checked, and never on a response that is logging the user out.
+    token: Token | None = getattr(request.ctx, "token", None)
+    if token is None or token.type != "access" or getattr(request.ctx, "jwt_location", None) != "cookies":
+        return
+    if response.status >= 400:
+        return  # a failed request renews nothing
+    exp = token.exp
+    window = cast("timedelta", manager.config.implicit_refresh)
+    if exp is None or exp - datetime.now(timezone.utc) > window:
+        return
+    if any(cookie.key == manager.config.access_cookie_name for cookie in response.cookies.cookies):
+        return  # the view already set or unset the cookie itself
+    set_token_cookies(manager, response, manager._reissue(token, "access"), refresh=False)
