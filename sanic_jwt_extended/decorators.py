@@ -48,9 +48,6 @@ def _find_request(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Request:
 
 
 def _injects_token(view: Callable[..., Any], request: Request) -> bool:
-    declares, var_kwargs = _parameters(view)
-    if declares or not var_kwargs:
-        return declares
     # `decorators = [jwt_required]` on an HTTPMethodView wraps as_view()'s `view(*a, **kw)`;
     # whether to pass the token depends on the method that will run for this request.
     view_class = getattr(request.route.handler, "view_class", None) if request.route else None
@@ -60,6 +57,10 @@ def _injects_token(view: Callable[..., Any], request: Request) -> bool:
 
 def _decorate(req: Requirements) -> Callable[[F], F]:
     def decorator(view: F) -> F:
+        # Decided once for plain views; only a **kwargs view (as_view) decides per request.
+        declares, var_kwargs = _parameters(view)
+        per_request = var_kwargs and not declares
+
         @functools.wraps(view)
         async def wrapper(*args: Any, **kwargs: Any) -> Any:
             request = _find_request(args, kwargs)
@@ -70,7 +71,7 @@ def _decorate(req: Requirements) -> Callable[[F], F]:
                 token = await verify_request(request, manager_of(request), req)
             request.ctx.token = token
             # A path parameter called `token` belongs to the route: never overwrite it.
-            if "token" not in kwargs and _injects_token(view, request):
+            if "token" not in kwargs and (declares or (per_request and _injects_token(view, request))):
                 kwargs["token"] = token
             response = view(*args, **kwargs)
             if inspect.isawaitable(response):

@@ -38,9 +38,16 @@ def token_from_headers(request: Request, header_key: str, prefix: str) -> str | 
         return None
     if len(values) > 1:
         raise _bad_header(f"More than one {header_key} header", header_key, prefix)
+    value = values[0]
+    # Fast path for the usual exact "Bearer <token>": one slice, no splitting.
+    cut = len(prefix) + 1
+    if prefix and value[:cut] == f"{prefix} ":
+        token = value[cut:]
+        if token and " " not in token and "\t" not in token:
+            return str(token)
     # RFC 6750 §2.1: the scheme and the token are separated by spaces only; str.split()
     # would also split on tabs, NBSP and control characters.
-    parts = [part for part in values[0].strip(" \t").split(" ") if part]
+    parts = [part for part in value.strip(" \t").split(" ") if part]
     if prefix:
         if len(parts) != 2 or parts[0].lower() != prefix.lower():
             raise _bad_header(f"Bad {header_key} header", header_key, prefix)

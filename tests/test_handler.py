@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import Any
@@ -51,6 +52,27 @@ def callbacks_app(user: Any = None, claims_ok: bool = True) -> tuple[Sanic, JWTM
 
     add_routes(app)
     return app, manager
+
+
+def revoked(manager: JWTManager) -> str:
+    token = manager.create_access_token("a")
+    asyncio.run(manager.revoke(token))
+    return token
+
+
+def csrf_app() -> tuple[Sanic, JWTManager]:
+    app, manager = make_app("csrf", token_location=("cookies",))
+
+    @app.post("/write")
+    @jwt_required
+    async def write(request: Request) -> HTTPResponse:
+        return json({})
+
+    return app, manager
+
+
+def csrf_cookie_only(manager: JWTManager) -> dict[str, str]:
+    return {"cookie": f"access_token_cookie={manager.create_access_token('a')}"}
 
 
 # (id, app builder, method, path, headers builder, status)
@@ -106,6 +128,8 @@ ERROR_TABLE: list[Row] = [
     ("fresh required", make_app, "GET", "/fresh", bearer(lambda m: m.create_access_token("a")), 401),
     ("role not allowed", roles_app, "GET", "/admin", bearer(lambda m: m.create_access_token("a", role="user")), 403),
     ("no role at all", roles_app, "GET", "/admin", bearer(lambda m: m.create_access_token("a")), 403),
+    ("revoked", lambda: make_app("revoked", use_blocklist=True), "GET", "/protected", bearer(revoked), 401),
+    ("CSRF missing (cookie location)", csrf_app, "POST", "/write", csrf_cookie_only, 401),
     (
         "user lookup returned nothing",
         callbacks_app,
