@@ -18,7 +18,10 @@ class InMemoryBlocklist:
 
     def __init__(self) -> None:
         # Each table maps a key to (value, until).
-        self._tables: dict[str, dict[str, tuple[Any, float]]] = {"jti": {}, "id": {}, "fam": {}}
+        self._jti: dict[str, tuple[Any, float]] = {}
+        self._id: dict[str, tuple[Any, float]] = {}
+        self._fam: dict[str, tuple[Any, float]] = {}
+        self._tables = {"jti": self._jti, "id": self._id, "fam": self._fam}
         # Expired entries are purged on writes, so memory follows the number of live
         # tokens, not the number ever revoked.
         self._expiry: list[tuple[float, str, str]] = []
@@ -77,13 +80,16 @@ class InMemoryBlocklist:
         return True
 
     async def check(self, jti: str, identity: str, issued_at: float, family: str | None) -> RevocationState:
+        # Inlined lookups: this runs on every request, usually against empty tables.
         now = time.time()
-        state = self._get("jti", jti, now)
-        if state is not None:
-            return state  # type: ignore[no-any-return]
-        if family is not None and self._get("fam", family, now):
-            return RevocationState.REVOKED
-        cutoff = self._get("id", identity, now)
-        if cutoff is not None and issued_at <= cutoff:
+        entry = self._jti.get(jti)
+        if entry is not None and entry[1] > now:
+            return entry[0]  # type: ignore[no-any-return]
+        if family is not None:
+            revoked = self._fam.get(family)
+            if revoked is not None and revoked[1] > now:
+                return RevocationState.REVOKED
+        cutoff = self._id.get(identity)
+        if cutoff is not None and cutoff[1] > now and issued_at <= cutoff[0]:
             return RevocationState.REVOKED
         return RevocationState.VALID

@@ -64,6 +64,7 @@ class RedisBlocklist:
         self._health_check_interval = health_check_interval
         self._channel = f"{key_prefix}events"
         self._mirrors: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Mirror] = weakref.WeakKeyDictionary()
+        self._last: tuple[asyncio.AbstractEventLoop | None, Mirror | None] = (None, None)
 
     def __repr__(self) -> str:
         # The URL may hold a password: never print it.
@@ -74,11 +75,14 @@ class RedisBlocklist:
         if not self.local_mirror:
             return None
         loop = asyncio.get_running_loop()
+        if loop is self._last[0]:
+            return self._last[1]  # the usual case: one loop per worker, no weakref lookup
         mirror = self._mirrors.get(loop)
         if mirror is None:
             mirror = Mirror(self.client(), self._prefix, self._channel, self._health_check_interval)
             self._mirrors[loop] = mirror
             mirror.start()
+        self._last = (loop, mirror)
         return mirror
 
     async def _published(self, table: str, key: str, value: Any, until: float | None) -> None:
@@ -184,6 +188,8 @@ class RedisBlocklist:
         """
         loop = asyncio.get_running_loop()
         mirror = self._mirrors.pop(loop, None)
+        if self._last[0] is loop:
+            self._last = (None, None)
         if mirror is not None:
             await mirror.stop()
         client = self._per_loop.pop(loop, None)
