@@ -317,7 +317,7 @@ class JWTManager:
     def decode_token(self, raw_jwt: str) -> Token:
         """Verify ``raw_jwt`` (signature, exp/nbf/iat, aud, iss, required claims) into a ``Token``."""
         config = self.config
-        leeway = cast(float, config.leeway)
+        leeway: float = config.leeway  # type: ignore[assignment]  # seal() made it a float
         hit = self.verified.get(raw_jwt, time.time(), leeway) if isinstance(raw_jwt, str) else None
         if hit is not None:
             header, payload = hit
