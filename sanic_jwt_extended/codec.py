@@ -107,7 +107,9 @@ def build_claims(
             raise exc.TokenCreationError(f"expires_delta must be a positive timedelta or False, got {expires_delta!r}")
         if expires_delta <= timedelta(0):
             raise exc.TokenCreationError(f"expires_delta must be positive, got {expires_delta!r}")
-        claims["exp"] = _timestamp(now + expires_delta)
+        # Rounded up: a token never lives shorter than asked (truncating could leave a
+        # one-second token a few milliseconds of life).
+        claims["exp"] = math.ceil((now + expires_delta).timestamp())
     if fresh is not None:
         claims["fresh"] = _fresh_claim(fresh, now)
     if role is not None:
