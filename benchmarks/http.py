@@ -155,8 +155,8 @@ def cpu_seconds(pid: int) -> float:
 def load_per_cpu(url: str, seconds: float, headers: dict[str, str], method: str, pid: int) -> tuple[float, float]:
     """(requests per wall second, requests per second of server CPU).
 
-    The second is what the route costs: time a neighbour steals from this VM is not
-    charged to the server's CPU time, so it does not bend the ratio.
+    The second is what the route costs in CPU: time stolen from this VM is not charged to
+    the server's CPU time (other sources of run-to-run noise remain).
     """
     before = cpu_seconds(pid)
     start = time.perf_counter()
@@ -236,7 +236,7 @@ def main(argv: list[str] | None = None) -> None:
     for label, rps, bare, ratio, per_cpu, cpu_ratio in rows:
         print(f"{label:<38}{rps:>9,.0f}{bare:>12,.0f}{ratio:>7.2f}{per_cpu:>11,.0f}{cpu_ratio:>11.2f}")
     print("medians; ratios are paired per round. req/CPU-s: requests per second of server CPU time,")
-    print("immune to CPU stolen by neighbours (wall-clock req/s on a shared VM is not).")
+    print("which discounts CPU time stolen from the VM (it does not remove other run-to-run noise).")
     print("targets: protected/bare >= 0.90; Redis mirror/bare >= 0.85")
 
 
