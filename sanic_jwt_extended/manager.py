@@ -31,7 +31,7 @@ from .jwks import RemoteKeys
 from .keys import KeySet
 from .revocation import Revocation
 from .tokens import Token
-from .verification import STATE_ATTR
+from .verification import STATE_ATTR, manager_of_app
 
 __all__ = ("JWT", "JWTManager")
 
@@ -67,12 +67,7 @@ class JWTManager:
     @classmethod
     def get(cls, app: Sanic[Any, Any]) -> JWTManager:
         """The manager of ``app``; raises ``ConfigurationError`` if it was never initialized."""
-        manager = getattr(app.ctx, STATE_ATTR, None)
-        if manager is None:
-            raise ConfigurationError(
-                f"app {app.name!r} has no JWT manager; call `with JWT.initialize(app) as manager:` first."
-            )
-        return manager  # type: ignore[no-any-return]
+        return manager_of_app(app)
 
     # -- loaders (decorators) ------------------------------------------------------------
 

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from .manager import JWTManager
     from .tokens import Token
 
-__all__ = ("STATE_ATTR", "Requirements", "manager_of", "verify_jwt_in_request", "verify_request")
+__all__ = ("STATE_ATTR", "Requirements", "manager_of", "manager_of_app", "verify_jwt_in_request", "verify_request")
 
 # Where the manager lives on ``app.ctx``; per app, so two apps never share state.
 STATE_ATTR = "_sanic_jwt_extended"
@@ -97,13 +97,18 @@ def _location_tuple(locations: str | Iterable[str]) -> tuple[str, ...]:
     return normalize_locations((locations,) if isinstance(locations, str) else tuple(locations), "locations=")
 
 
-def manager_of(request: Request) -> JWTManager:
-    manager: JWTManager | None = getattr(request.app.ctx, STATE_ATTR, None)
+def manager_of_app(app: Any) -> JWTManager:
+    """The manager stored on ``app.ctx``; raises ``ConfigurationError`` if there is none."""
+    manager: JWTManager | None = getattr(app.ctx, STATE_ATTR, None)
     if manager is None:
         raise ConfigurationError(
-            f"app {request.app.name!r} has no JWT manager; call `with JWT.initialize(app) as manager:` first."
+            f"app {app.name!r} has no JWT manager; call `with JWT.initialize(app) as manager:` first."
         )
     return manager
+
+
+def manager_of(request: Request) -> JWTManager:
+    return manager_of_app(request.app)
 
 
 def _extract(request: Request, manager: JWTManager, req: Requirements) -> tuple[str, str] | None:
@@ -130,10 +135,11 @@ def _extract(request: Request, manager: JWTManager, req: Requirements) -> tuple[
     raise NoAuthorizationError(f"Missing token: looked in {tried}", locations=locations)
 
 
-def _check_csrf(request: Request, token: Token, location: str, config: Config) -> None:
+def _check_csrf(request: Request, token: Token, config: Config) -> None:
+    """Only for cookie-borne tokens (the caller checks the location)."""
     # Double submit (OWASP CSRF cheat sheet): a cross-site form can make the browser send
     # the cookie, but cannot read the CSRF cookie to echo it in a header.
-    if location != "cookies" or not config.csrf_protect or request.method not in config.csrf_request_methods:
+    if not config.csrf_protect or request.method not in config.csrf_request_methods:
         return
     expected = token.csrf
     if not isinstance(expected, str) or not expected:
@@ -156,19 +162,7 @@ def _form_field(request: Request, name: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _check_type(token: Token, req: Requirements) -> None:
-    if token.type != req.token_type:
-        raise WrongTokenError(f"Only {req.token_type} tokens are allowed", expected=req.token_type)
-
-
-def _check_fresh(token: Token, req: Requirements) -> None:
-    if req.fresh_required and token.fresh is not True:
-        raise FreshTokenRequiredError()
-
-
 def _check_roles(token: Token, req: Requirements, use_acl: bool) -> None:
-    if not req.uses_roles:
-        return
     if not use_acl:
         raise ConfigurationError("allow=/deny= need config.use_acl = True")
     roles = token.roles
@@ -211,14 +205,14 @@ async def verify_request(request: Request, manager: JWTManager, req: Requirement
         token = await _decode_with_remote_keys(manager, remote, raw)
     # Each step is guarded inline: on the common route most of them have nothing to do.
     if location == "cookies":
-        _check_csrf(request, token, location, manager.config)
+        _check_csrf(request, token, manager.config)
     if token.get("type") != req.token_type:
-        _check_type(token, req)
+        raise WrongTokenError(f"Only {req.token_type} tokens are allowed", expected=req.token_type)
     if manager.revocation is not None:
         await manager.revocation.check(token)
-    if req.fresh_required:
-        _check_fresh(token, req)
-    if req.allow is not None or req.deny is not None:
+    if req.fresh_required and token.fresh is not True:
+        raise FreshTokenRequiredError()
+    if req.uses_roles:
         _check_roles(token, req, manager.config.use_acl)
     check = manager.claims_verification_callback
     # Anything falsy refuses: a forgotten `return` must not accept every token.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -112,10 +111,7 @@ def redis_url(redis_binary: str, tmp_path_factory: pytest.TempPathFactory) -> It
 
 @pytest.fixture
 def clean_redis(redis_url: str) -> str:
-    port = int(redis_url.rsplit(":", 1)[1].split("/")[0])
-    with socket.create_connection(("127.0.0.1", port), timeout=2) as conn:
-        conn.sendall(b"FLUSHALL\r\n")
-        conn.recv(16)
+    redis_server.flush(int(redis_url.rsplit(":", 1)[1].split("/")[0]))
     return redis_url
 
 

@@ -70,6 +70,11 @@ class RedisServer:
         self.process = None
 
     def flush(self) -> None:
-        with socket.create_connection(("127.0.0.1", self.port), timeout=2) as conn:
-            conn.sendall(b"FLUSHALL\r\n")
-            conn.recv(16)
+        flush(self.port)
+
+
+def flush(port: int) -> None:
+    """Empty the redis-server on ``port`` (FLUSHALL over a raw socket)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=2) as conn:
+        conn.sendall(b"FLUSHALL\r\n")
+        conn.recv(16)
