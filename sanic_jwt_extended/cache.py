@@ -1,8 +1,9 @@
 """The verified-token cache: a token verified once is not verified cryptographically again.
 
-Keyed on the exact token string, so a hit means these very bytes were already checked
-against the same keys and the same static claims (signature, aud, iss, required claims,
-types). What can change with time is re-checked on every hit: ``exp`` and ``nbf`` against
+Keyed on the exact token string, or on the request path on the exact header value
+("Bearer <token>", which parses to that token and nothing else), so a hit means these very
+bytes were already checked against the same keys and the same static claims (signature,
+aud, iss, required claims, types). What can change with time is re-checked on every hit: ``exp`` and ``nbf`` against
 the clock (an expired entry is dropped and the full path raises the right error), and
 revocation, which the verification pipeline checks after decoding, hit or miss.
 Framework-free: no Sanic import.
@@ -10,19 +11,25 @@ Framework-free: no Sanic import.
 
 from __future__ import annotations
 
-from typing import Any
+import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .tokens import Token
 
 __all__ = ("VerifiedCache",)
 
-_Entry = tuple[dict[str, Any], dict[str, Any], float, float]
+_Entry = tuple["Token", float, float]
 _NEVER = float("inf")
 
 
 class VerifiedCache:
-    """A bounded map from token string to its verified ``(header, payload)``.
+    """A bounded map from token string (or "Bearer <token>" header value) to its ``Token``.
 
-    Eviction is first-in first-out: a dict keeps insertion order, so evicting the oldest
-    entry costs O(1) and a hit costs one dict lookup, with no bookkeeping on the hot path.
+    The ``Token`` itself is kept and handed out again on every hit: it is read-only, so
+    requests can share it, and a hit allocates nothing. Eviction is first-in first-out: a
+    dict keeps insertion order, so evicting the oldest entry costs O(1) and a hit costs one
+    dict lookup, with no bookkeeping on the hot path.
     """
 
     __slots__ = ("_entries", "size")
@@ -34,32 +41,39 @@ class VerifiedCache:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def get(self, raw: str, now: float, leeway: float) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    def get(self, raw: str, now: float, leeway: float) -> Token | None:
         entry = self._entries.get(raw)
         if entry is None:
             return None
-        header, payload, exp, nbf = entry
+        token, exp, nbf = entry
         if exp <= now - leeway:
             # Expired: forget it, and let the full path raise ExpiredSignatureError.
             del self._entries[raw]
             return None
         if nbf > now + leeway:
             return None
-        return header, payload
+        return token
 
-    def put(self, raw: str, header: dict[str, Any], payload: dict[str, Any]) -> None:
+    def put(self, raw: str, token: Token) -> None:
         if self.size <= 0:
             return
-        if len(self._entries) >= self.size:
-            del self._entries[next(iter(self._entries))]
-        exp = payload.get("exp")
-        nbf = payload.get("nbf")
-        self._entries[raw] = (
-            header,
-            payload,
-            _NEVER if exp is None else float(exp),
-            -_NEVER if nbf is None else float(nbf),
-        )
+        entries = self._entries
+        if len(entries) >= self.size:
+            del entries[next(iter(entries))]
+        exp = token.get("exp")
+        nbf = token.get("nbf")
+        entries[raw] = (token, _NEVER if exp is None else float(exp), -_NEVER if nbf is None else float(nbf))
+        # Entries leave when their token expires, not only when pushed out: the oldest
+        # entries are the likeliest to have expired, so each insertion drops up to two
+        # expired ones from the front, O(1) and only on the (cold) insertion path.
+        now = time.time()
+        for _ in range(2):
+            oldest = next(iter(entries), None)
+            if oldest is None:
+                break
+            if entries[oldest][1] > now:
+                break
+            del entries[oldest]
 
     def clear(self) -> None:
         """Forget everything: keys changed, so earlier verdicts may no longer hold."""

@@ -5,12 +5,15 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from sanic import Request
 from sanic.exceptions import SanicException
 
-from .verification import Requirements, manager_of, verify_request
+from .verification import Requirements, manager_of_app, verify_request
+
+if TYPE_CHECKING:
+    from .manager import JWTManager
 
 __all__ = ("REQUIREMENTS_ATTR", "jwt_optional", "jwt_required", "refresh_jwt_required")
 
@@ -61,18 +64,29 @@ def _decorate(req: Requirements) -> Callable[[F], F]:
         declares, var_kwargs = _parameters(view)
         per_request = var_kwargs and not declares
 
+        is_coroutine = inspect.iscoroutinefunction(view)
+        # The last (app, manager) pair: a view normally serves one app, but a blueprint may
+        # be registered on several, so this is a memo checked per request, never an assumption.
+        last: tuple[Any, JWTManager] | None = None
+
         @functools.wraps(view)
         async def wrapper(*args: Any, **kwargs: Any) -> Any:
-            request = _find_request(args, kwargs)
+            nonlocal last
+            # Function views get the request first: check that before searching.
+            request = args[0] if args and isinstance(args[0], Request) else _find_request(args, kwargs)
             # CORS preflight carries no credentials by design (Fetch spec): let it through.
             if request.method == "OPTIONS":
-                token = None
+                token = request.ctx.token = None
             else:
-                token = await verify_request(request, manager_of(request), req)
-            request.ctx.token = token
+                app = request.app
+                if last is None or last[0] is not app:
+                    last = (app, manager_of_app(app))
+                token = await verify_request(request, last[1], req)
             # A path parameter called `token` belongs to the route: never overwrite it.
-            if "token" not in kwargs and (declares or (per_request and _injects_token(view, request))):
+            if (declares or (per_request and _injects_token(view, request))) and "token" not in kwargs:
                 kwargs["token"] = token
+            if is_coroutine:
+                return await view(*args, **kwargs)
             response = view(*args, **kwargs)
             if inspect.isawaitable(response):
                 response = await response

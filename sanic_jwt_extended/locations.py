@@ -32,19 +32,23 @@ __all__ = (
 
 
 def token_from_headers(request: Request, header_key: str, prefix: str) -> str | None:
-    """The token in ``header_key``, ``None`` when the header is absent."""
+    """The token in ``header_key``, ``None`` when the header is absent.
+
+    ``header_key`` may be a ``multidict.istr``: callers on the hot path pass one built once,
+    which spares the case-folding of the name on every lookup.
+    """
     values: list[str] | None = request.headers.getall(header_key, None)
     if not values:
         return None
     if len(values) > 1:
         raise _bad_header(f"More than one {header_key} header", header_key, prefix)
     value = values[0]
-    # Fast path for the usual exact "Bearer <token>": one slice, no splitting.
-    cut = len(prefix) + 1
-    if prefix and value[:cut] == f"{prefix} ":
-        token = value[cut:]
+    # Fast path for the usual exact "Bearer <token>": compare in place, one slice.
+    cut = len(prefix)
+    if cut and value[cut : cut + 1] == " " and value.startswith(prefix):
+        token = value[cut + 1 :]
         if token and " " not in token and "\t" not in token:
-            return str(token)
+            return token
     # RFC 6750 §2.1: the scheme and the token are separated by spaces only; str.split()
     # would also split on tabs, NBSP and control characters.
     parts = [part for part in value.strip(" \t").split(" ") if part]

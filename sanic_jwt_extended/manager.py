@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar, TypeVar, cast
 
+from multidict import istr
 from sanic import Request, Sanic
 from sanic.exceptions import SanicException
 
@@ -57,6 +58,8 @@ class JWTManager:
         self.revocation: Revocation | None = None
         self.remote_keys: RemoteKeys | None = None
         self.verified = VerifiedCache(0)
+        self._leeway = 0.0
+        self._header_keys: tuple[str, str] = ("Authorization", "Authorization")
         self._required_claims: tuple[str, ...] = ()
         # Tokens carry a CSRF value only when they may travel in cookies.
         self._csrf_claims = False
@@ -109,6 +112,9 @@ class JWTManager:
     def _seal(self) -> None:
         self.keys = self.config.seal()
         self.verified = VerifiedCache(self.config.verify_cache_size)
+        self._leeway = self.config.leeway  # type: ignore[assignment]  # seal() made it a float
+        # Built once: an istr spares multidict the case-folding of the name on every lookup.
+        self._header_keys = (istr(self.config.jwt_header_key), istr(self.config.refresh_jwt_header_key))
         if self.config.jwks_url is not None:
             self.remote_keys = RemoteKeys(
                 self.config.jwks_url,
@@ -311,22 +317,25 @@ class JWTManager:
 
     def decode_token(self, raw_jwt: str) -> Token:
         """Verify ``raw_jwt`` (signature, exp/nbf/iat, aud, iss, required claims) into a ``Token``."""
+        return self._decode(raw_jwt, raw_jwt)
+
+    def _decode(self, raw_jwt: str, cache_key: str) -> Token:
+        # cache_key is what the caller will look up next time: the token itself, or the
+        # whole "Bearer <token>" header value on the request path.
+        if isinstance(raw_jwt, str):
+            hit = self.verified.get(cache_key, time.time(), self._leeway)
+            if hit is not None:
+                return hit
         config = self.config
-        leeway: float = config.leeway  # type: ignore[assignment]  # seal() made it a float
-        hit = self.verified.get(raw_jwt, time.time(), leeway) if isinstance(raw_jwt, str) else None
-        if hit is not None:
-            header, payload = hit
-        else:
-            header, payload = codec.decode(
-                raw_jwt,
-                keys=self.remote_keys or self._keys(),
-                audience=config.default_aud,
-                issuer=config.default_iss,
-                leeway=leeway,
-                required=self._required_claims,
-                max_bytes=config.max_token_bytes,
-            )
-            self.verified.put(raw_jwt, header, payload)
+        header, payload = codec.decode(
+            raw_jwt,
+            keys=self.remote_keys or self._keys(),
+            audience=config.default_aud,
+            issuer=config.default_iss,
+            leeway=self._leeway,
+            required=self._required_claims,
+            max_bytes=config.max_token_bytes,
+        )
         token = Token(
             raw_jwt,
             payload,
@@ -337,6 +346,7 @@ class JWTManager:
             private_claim_prefix=config.private_claim_prefix,
         )
         token._revoker = self.revoke
+        self.verified.put(cache_key, token)
         return token
 
 

@@ -58,6 +58,15 @@ class Token:
         # Set by the manager that verified this token; keeps this module framework-free.
         self._revoker: Callable[[Token], Awaitable[None]] | None = None
 
+    def _with_user(self, user: Any) -> Token:
+        """A copy carrying ``user``: verified tokens are shared between requests (the
+        verified-token cache hands out the same object), so per-request state goes on a copy."""
+        twin = Token.__new__(Token)
+        for name in Token.__slots__:
+            setattr(twin, name, getattr(self, name))
+        twin._user = user
+        return twin
+
     def __repr__(self) -> str:
         return f"Token(type={self.type!r}, identity={self.identity!r}, jti={self.jti!r}, exp={self.exp!r})"
 

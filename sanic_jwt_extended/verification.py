@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import hmac
 import inspect
+import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .config import normalize_locations
@@ -58,6 +59,13 @@ class Requirements:
     allow: frozenset[str] | None = None
     deny: frozenset[str] | None = None
     locations: tuple[str, ...] | None = None
+    # Derived once here rather than on every request.
+    refresh: bool = field(init=False, repr=False, compare=False)
+    uses_roles: bool = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "refresh", self.token_type == "refresh")
+        object.__setattr__(self, "uses_roles", self.allow is not None or self.deny is not None)
 
     @classmethod
     def build(
@@ -78,10 +86,6 @@ class Requirements:
             deny=_role_set(deny, "deny"),
             locations=None if locations is None else _location_tuple(locations),
         )
-
-    @property
-    def uses_roles(self) -> bool:
-        return self.allow is not None or self.deny is not None
 
 
 def _role_set(roles: str | Iterable[str] | None, name: str) -> frozenset[str] | None:
@@ -114,11 +118,11 @@ def manager_of(request: Request) -> JWTManager:
 def _extract(request: Request, manager: JWTManager, req: Requirements) -> tuple[str, str] | None:
     """``(raw token, location)`` from the first location holding a token."""
     config = manager.config
-    refresh = req.token_type == "refresh"
-    locations = req.locations or tuple(config.token_location)
+    refresh = req.refresh
+    locations = req.locations or config.token_location
     for location in locations:
         if location == "headers":
-            header_key = config.refresh_jwt_header_key if refresh else config.jwt_header_key
+            header_key = manager._header_keys[refresh]
             raw = token_from_headers(request, header_key, config.jwt_header_prefix)
         elif location == "cookies":
             raw = token_from_cookies(request, config.refresh_cookie_name if refresh else config.access_cookie_name)
@@ -131,8 +135,8 @@ def _extract(request: Request, manager: JWTManager, req: Requirements) -> tuple[
             return raw, location
     if req.optional:
         return None
-    tried = describe_locations(config, locations, refresh)
-    raise NoAuthorizationError(f"Missing token: looked in {tried}", locations=locations)
+    tried = describe_locations(config, tuple(locations), refresh)
+    raise NoAuthorizationError(f"Missing token: looked in {tried}", locations=tuple(locations))
 
 
 def _check_csrf(request: Request, token: Token, config: Config) -> None:
@@ -192,21 +196,37 @@ async def _decode_with_remote_keys(manager: JWTManager, remote: RemoteKeys, raw:
 async def verify_request(request: Request, manager: JWTManager, req: Requirements) -> Token | None:
     """Run every step for ``req``; returns ``None`` only on an optional route without a token.
 
-    Sets ``request.ctx.jwt_location`` to where the token was found.
+    Sets ``request.ctx.token`` (``None`` too) and ``request.ctx.jwt_location`` (where the
+    token was found).
     """
-    found = _extract(request, manager, req)
-    if found is None:
-        return None
-    raw, location = found
-    remote = manager.remote_keys
-    if remote is None:
-        token = manager.decode_token(raw)
-    else:
-        token = await _decode_with_remote_keys(manager, remote, raw)
+    token: Token | None = None
+    config = manager.config
+    header_key = manager._header_keys[req.refresh]
+    if (req.locations or config.token_location)[0] == "headers" and manager.remote_keys is None:
+        # Fast path, the common request: a header this process has already verified is
+        # looked up by its exact value, with no parsing. Entries are keyed
+        # "<prefix> <token>", which parses back to that token and nothing else, so a hit is
+        # exactly what the full path below would conclude (exp/nbf re-checked by the cache).
+        values = request.headers.getall(header_key, None)
+        if values is not None and len(values) == 1:
+            token = manager.verified.get(values[0], time.time(), manager._leeway)
+        location = "headers"
+    if token is None:
+        found = _extract(request, manager, req)
+        if found is None:
+            request.ctx.token = None
+            return None
+        raw, location = found
+        remote = manager.remote_keys
+        if remote is not None:
+            token = await _decode_with_remote_keys(manager, remote, raw)
+        else:
+            prefix = config.jwt_header_prefix
+            token = manager._decode(raw, f"{prefix} {raw}" if location == "headers" and prefix else raw)
     # Each step is guarded inline: on the common route most of them have nothing to do.
     if location == "cookies":
         _check_csrf(request, token, manager.config)
-    if token.get("type") != req.token_type:
+    if token._data.get("type") != req.token_type:
         raise WrongTokenError(f"Only {req.token_type} tokens are allowed", expected=req.token_type)
     if manager.revocation is not None:
         await manager.revocation.check(token)
@@ -218,13 +238,15 @@ async def verify_request(request: Request, manager: JWTManager, req: Requirement
     # Anything falsy refuses: a forgotten `return` must not accept every token.
     if check is not None and not await _call(check, token):
         raise ClaimsVerificationError()
+    ctx = request.ctx
     if manager.user_lookup_callback is not None:
         user = await _call(manager.user_lookup_callback, token)
         if user is None:
             raise UserLookupError()
-        token._user = user
-        request.ctx.jwt_user = user
-    request.ctx.jwt_location = location
+        token = token._with_user(user)
+        ctx.jwt_user = user
+    ctx.jwt_location = location
+    ctx.token = token
     return token
 
 
@@ -251,6 +273,4 @@ async def verify_jwt_in_request(
         deny=deny,
         locations=locations,
     )
-    token = await verify_request(request, manager_of(request), req)
-    request.ctx.token = token
-    return token
+    return await verify_request(request, manager_of(request), req)

@@ -5,10 +5,14 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import timedelta
+from typing import Any
 
 import jwt
 import pytest
+from sanic import Request
+from sanic.response import HTTPResponse, json
 
+from sanic_jwt_extended import Token, jwt_required
 from sanic_jwt_extended.cache import VerifiedCache
 
 from .conftest import SECRET, Client, make_app
@@ -33,11 +37,12 @@ def test_a_cached_token_is_refused_once_it_expires() -> None:
     client = Client(app)
     token = manager.create_access_token("alice", expires_delta=timedelta(seconds=1))
     assert client.get("/protected", token).status == 200
-    time.sleep(manager.decode_token(token).exp.timestamp() - time.time() + 0.05)  # type: ignore[union-attr]
+    assert len(manager.verified) == 1
+    time.sleep(jwt.decode(token, options={"verify_signature": False})["exp"] - time.time() + 0.05)
     response = client.get("/protected", token)
     assert response.status == 401
     assert response.json == {"msg": "Token has expired"}
-    assert token not in manager.verified._entries  # the entry left with its token
+    assert len(manager.verified) == 0  # the entry left with its token
 
 
 def test_a_cached_token_is_refused_once_revoked() -> None:
@@ -49,10 +54,14 @@ def test_a_cached_token_is_refused_once_revoked() -> None:
     assert client.get("/protected", token).status == 401
 
 
+def _token(**claims: Any) -> Token:
+    return Token("raw", claims)
+
+
 def test_not_yet_valid_is_rechecked_on_hits() -> None:
     cache = VerifiedCache(10)
     now = time.time()
-    cache.put("t", {}, {"nbf": now + 100, "exp": now + 200})
+    cache.put("t", _token(nbf=now + 100, exp=now + 200))
     assert cache.get("t", now, 0) is None
     assert cache.get("t", now + 150, 0) is not None
 
@@ -60,11 +69,11 @@ def test_not_yet_valid_is_rechecked_on_hits() -> None:
 def test_the_cache_is_bounded_and_can_be_disabled() -> None:
     cache = VerifiedCache(3)
     for index in range(10):
-        cache.put(f"t{index}", {}, {})
+        cache.put(f"t{index}", _token())
     assert len(cache) == 3
     assert cache.get("t9", time.time(), 0) is not None and cache.get("t0", time.time(), 0) is None
     disabled = VerifiedCache(0)
-    disabled.put("t", {}, {})
+    disabled.put("t", _token())
     assert len(disabled) == 0
     _, manager = make_app("cache_off", verify_cache_size=0)
     manager.decode_token(manager.create_access_token("a"))
@@ -88,3 +97,58 @@ def test_verify_cache_size_is_validated(size: object) -> None:
 
     with pytest.raises(ConfigurationError, match=r"^verify_cache_size"):
         make_app("cache_config", verify_cache_size=size)
+
+
+def test_expired_entries_leave_on_later_insertions() -> None:
+    cache = VerifiedCache(100)
+    now = time.time()
+    cache.put("old1", _token(exp=now - 1))
+    cache.put("old2", _token(exp=now - 1))
+    cache.put("live", _token(exp=now + 100))
+    assert cache.get("live", now, 0) is not None
+    assert len(cache) == 1  # both expired entries were dropped by the insertions after them
+
+
+def test_a_header_is_cached_under_its_exact_value() -> None:
+    app, manager = make_app("cache_header_value")
+    client = Client(app)
+    token = manager.create_access_token("alice")
+    assert client.get("/protected", token).status == 200
+    assert list(manager.verified._entries) == [f"Bearer {token}"]
+    # A header spelled differently still parses to the token (two spaces are allowed) and
+    # is checked by the full path, which finds the same entry: no second one is made.
+    response = client.get("/protected", headers={"Authorization": f"Bearer  {token}"})
+    assert response.status == 200 and response.json["identity"] == "alice"
+    assert len(manager.verified) == 1
+    # decode_token() keys on the bare token
+    assert manager.decode_token(token).identity == "alice"
+    assert len(manager.verified) == 2
+
+
+@pytest.mark.parametrize("header", ["Bearer {t} x", "bearer{t}", "Token {t}", "Bearer {t}x", "{t}"])
+def test_a_near_miss_of_a_cached_header_is_still_refused(header: str) -> None:
+    app, manager = make_app("cache_near_miss")
+    client = Client(app)
+    token = manager.create_access_token("alice")
+    assert client.get("/protected", token).status == 200
+    assert client.get("/protected", headers={"Authorization": header.format(t=token)}).status == 422
+
+
+def test_cached_tokens_are_shared_but_each_request_gets_its_own_user() -> None:
+    app, manager = make_app("cache_users")
+    users = iter(["first", "second"])
+
+    @manager.user_lookup_loader
+    def lookup(token: Token) -> str:
+        return next(users)
+
+    @app.get("/who")
+    @jwt_required
+    async def who(request: Request, token: Token) -> HTTPResponse:
+        return json({"user": token.user, "ctx": request.ctx.jwt_user})
+
+    client = Client(app)
+    token = manager.create_access_token("alice")
+    assert client.get("/who", token).json == {"user": "first", "ctx": "first"}
+    assert client.get("/who", token).json == {"user": "second", "ctx": "second"}
+    assert manager.decode_token(token).user is None  # the shared token was never written to
