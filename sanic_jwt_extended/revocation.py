@@ -31,6 +31,10 @@ class Revocation:
     def __init__(self, config: Config, store: Blocklist | None, loader: Callable[[Token], Any] | None) -> None:
         self.store = store
         self.loader = loader
+        # The store's synchronous lookup, when it has one and no loader callback must run too.
+        self._local: Callable[[str, str, float, Any], RevocationState | None] | None = (
+            getattr(store, "check_local", None) if loader is None else None
+        )
         self.types = frozenset(config.blocklist_token_types)
         self.fail_open = config.blocklist_unavailable == "fail_open"
         self.rotation = config.refresh_token_rotation
@@ -52,6 +56,21 @@ class Revocation:
         if self.store is None:
             raise ConfigurationError("blocklist: revoking needs a store; this app only has a token_in_blocklist_loader")
         return self.store
+
+    def passes(self, token: Token) -> bool:
+        """``True`` when ``token`` is known not revoked without I/O; otherwise ``check`` decides.
+
+        Only a VALID answer short-cuts: anything else (revoked, reused, unknown, a loader
+        callback that may be async) goes through ``check``, which handles it in full.
+        """
+        data = token._data
+        if data.get("type") not in self.types:
+            return True
+        local = self._local
+        if local is None:
+            return False
+        state = local(str(data.get("jti")), str(token.identity), float(data.get("iat", 0.0)), data.get("fam"))
+        return state is RevocationState.VALID
 
     async def check(self, token: Token) -> None:
         """Raise ``RevokedTokenError`` for a revoked token; detect refresh-token reuse."""

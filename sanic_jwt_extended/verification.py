@@ -228,8 +228,9 @@ async def verify_request(request: Request, manager: JWTManager, req: Requirement
         _check_csrf(request, token, manager.config)
     if token._data.get("type") != req.token_type:
         raise WrongTokenError(f"Only {req.token_type} tokens are allowed", expected=req.token_type)
-    if manager.revocation is not None:
-        await manager.revocation.check(token)
+    revocation = manager.revocation
+    if revocation is not None and not revocation.passes(token):
+        await revocation.check(token)
     if req.fresh_required and token.fresh is not True:
         raise FreshTokenRequiredError()
     if req.uses_roles:

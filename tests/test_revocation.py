@@ -12,6 +12,7 @@ from sanic.response import HTTPResponse, json
 
 from sanic_jwt_extended import JWT, InMemoryBlocklist, JWTManager, RedisBlocklist, Token, jwt_required
 from sanic_jwt_extended import refresh_jwt_required as refresh_required
+from sanic_jwt_extended.blocklist.base import RevocationState
 from sanic_jwt_extended.exceptions import ConfigurationError
 
 from .conftest import SECRET, Client, add_routes, make_app
@@ -130,6 +131,66 @@ def test_token_in_blocklist_loader(is_async: bool) -> None:
     assert client.get("/protected", token).status == 401
     with pytest.raises(ConfigurationError, match="needs a store"):
         asyncio.run(manager.revoke(token))
+
+
+class ProtocolOnlyStore:
+    """A third-party store: the protocol's async methods, no ``check_local``."""
+
+    def __init__(self) -> None:
+        self.inner = InMemoryBlocklist()
+        self.checks = 0
+
+    async def revoke(self, jti: str, until: float | None) -> None:
+        await self.inner.revoke(jti, until)
+
+    async def revoke_identity(self, identity: str, issued_before: float, until: float | None) -> None:
+        await self.inner.revoke_identity(identity, issued_before, until)
+
+    async def revoke_family(self, family: str, until: float | None) -> None:
+        await self.inner.revoke_family(family, until)
+
+    async def mark_used(self, jti: str, until: float | None) -> bool:
+        return await self.inner.mark_used(jti, until)
+
+    async def check(self, jti: str, identity: str, issued_at: float, family: str | None) -> RevocationState:
+        self.checks += 1
+        return await self.inner.check(jti, identity, issued_at, family)
+
+
+def test_a_store_without_check_local_is_awaited_on_every_request() -> None:
+    store = ProtocolOnlyStore()
+    app, manager = revocation_app("protocol_only", blocklist=store)
+    client = Client(app)
+    token = manager.create_access_token("a")
+    assert client.get("/protected", token).status == 200
+    assert client.get("/protected", token).status == 200
+    assert store.checks == 2
+    assert client.post("/logout", token).status == 200
+    assert client.get("/protected", token).status == 401
+
+
+def test_a_loader_runs_on_every_request_even_with_a_local_store() -> None:
+    seen: list[str] = []
+    app = Sanic("loader_and_store")
+    with JWT.initialize(app) as manager:
+        manager.config.secret_key = SECRET
+        manager.config.use_blocklist = True
+        manager.config.blocklist = InMemoryBlocklist()
+
+        @manager.token_in_blocklist_loader
+        def banned(token: Token) -> bool:
+            seen.append(str(token.jti))
+            return token.identity == "mallory"
+
+    add_routes(app)
+    client = Client(app)
+    token = manager.create_access_token("alice")
+    assert client.get("/protected", token).status == 200
+    assert client.get("/protected", token).status == 200
+    assert len(seen) == 2
+    assert client.get("/protected", manager.create_access_token("mallory")).status == 401
+    asyncio.run(manager.revoke(token))
+    assert client.get("/protected", token).status == 401  # the store is still consulted
 
 
 # --- rotation -----------------------------------------------------------------------------

@@ -42,4 +42,9 @@ class Blocklist(Protocol):
         """
 
     async def check(self, jti: str, identity: str, issued_at: float, family: str | None) -> RevocationState:
-        """The state of one token, in a single round trip to the store."""
+        """The state of one token, in a single round trip to the store.
+
+        A store may also offer ``check_local(jti, identity, issued_at, family)``, a plain
+        (not async) method returning the state when it knows it without I/O and ``None``
+        otherwise; the request path then skips the coroutine when the answer is VALID.
+        """

@@ -80,6 +80,10 @@ class InMemoryBlocklist:
         return True
 
     async def check(self, jti: str, identity: str, issued_at: float, family: str | None) -> RevocationState:
+        return self.check_local(jti, identity, issued_at, family)
+
+    def check_local(self, jti: str, identity: str, issued_at: float, family: str | None) -> RevocationState:
+        """``check`` without a coroutine: an in-process store always knows the answer."""
         # Inlined lookups: this runs on every request, usually against empty tables.
         now = time.time()
         entry = self._jti.get(jti)

@@ -156,6 +156,14 @@ class RedisBlocklist:
             await self._published("jti", jti, RevocationState.REUSED, until)
         return bool(done)
 
+    def check_local(self, jti: str, identity: str, issued_at: float, family: str | None) -> RevocationState | None:
+        """The synced mirror's answer, or ``None`` when only Redis can tell (direct mode, or
+        a mirror that is not in sync)."""
+        mirror = self.mirror()
+        if mirror is not None and mirror.synced:
+            return mirror.store.check_local(jti, identity, issued_at, family)
+        return None
+
     async def check(self, jti: str, identity: str, issued_at: float, family: str | None) -> RevocationState:
         mirror = self.mirror()
         if mirror is not None and mirror.synced:
