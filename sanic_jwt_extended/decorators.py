@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 from sanic import Request
 from sanic.exceptions import SanicException
 
-from .verification import Requirements, manager_of_app, verify_request
+from .verification import Requirements, fast_header_key, manager_of_app, verify_cached, verify_request
 
 if TYPE_CHECKING:
     from .manager import JWTManager
@@ -65,9 +65,9 @@ def _decorate(req: Requirements) -> Callable[[F], F]:
         per_request = var_kwargs and not declares
 
         is_coroutine = inspect.iscoroutinefunction(view)
-        # The last (app, manager) pair: a view normally serves one app, but a blueprint may
-        # be registered on several, so this is a memo checked per request, never an assumption.
-        last: tuple[Any, JWTManager] | None = None
+        # The last (app, manager, fast-path header) seen: a view normally serves one app, but a
+        # blueprint may be registered on several, so this is a memo checked per request.
+        last: tuple[Any, JWTManager, str | None] | None = None
 
         @functools.wraps(view)
         async def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -80,8 +80,12 @@ def _decorate(req: Requirements) -> Callable[[F], F]:
             else:
                 app = request.app
                 if last is None or last[0] is not app:
-                    last = (app, manager_of_app(app))
-                token = await verify_request(request, last[1], req)
+                    manager = manager_of_app(app)
+                    last = (app, manager, fast_header_key(manager, req))
+                _, manager, header_key = last
+                token = None if header_key is None else verify_cached(request, manager, req, header_key)
+                if token is None:
+                    token = await verify_request(request, manager, req)
             # A path parameter called `token` belongs to the route: never overwrite it.
             if (declares or (per_request and _injects_token(view, request))) and "token" not in kwargs:
                 kwargs["token"] = token

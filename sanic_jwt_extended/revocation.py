@@ -63,14 +63,10 @@ class Revocation:
         Only a VALID answer short-cuts: anything else (revoked, reused, unknown, a loader
         callback that may be async) goes through ``check``, which handles it in full.
         """
-        data = token._data
-        if data.get("type") not in self.types:
+        if token._data.get("type") not in self.types:
             return True
         local = self._local
-        if local is None:
-            return False
-        state = local(str(data.get("jti")), str(token.identity), float(data.get("iat", 0.0)), data.get("fam"))
-        return state is RevocationState.VALID
+        return local is not None and local(*token._blocklist_args()) is RevocationState.VALID
 
     async def check(self, token: Token) -> None:
         """Raise ``RevokedTokenError`` for a revoked token; detect refresh-token reuse."""
@@ -93,10 +89,8 @@ class Revocation:
                 raise RevokedTokenError()
         if self.store is None:
             return
-        # Raw claims, not the datetime properties: this runs on every request.
-        state = await self.store.check(
-            str(token.get("jti")), str(token.identity), float(token.get("iat", 0.0)), token.get("fam")
-        )
+        # Built once per token (the cache shares tokens between requests).
+        state = await self.store.check(*token._blocklist_args())
         if state is RevocationState.REUSED:
             await self._reuse_detected(token)
         if state is not RevocationState.VALID:

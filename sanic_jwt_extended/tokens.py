@@ -26,6 +26,7 @@ class Token:
 
     __slots__ = (
         "_acl_claim",
+        "_blocklist_key",
         "_data",
         "_header",
         "_identity_claim",
@@ -55,6 +56,9 @@ class Token:
         self._namespace = public_claim_namespace
         self._prefix = private_claim_prefix
         self._user: Any = None
+        # (jti, identity, iat, family) as a blocklist wants them, built on first use: a
+        # cached token is checked on every request, its claims never change.
+        self._blocklist_key: tuple[str, str, float, Any] | None = None
         # Set by the manager that verified this token; keeps this module framework-free.
         self._revoker: Callable[[Token], Awaitable[None]] | None = None
 
@@ -196,6 +200,19 @@ class Token:
     def user(self) -> Any:
         """What the ``user_lookup_loader`` callback returned (``None`` without one)."""
         return self._user
+
+    def _blocklist_args(self) -> tuple[str, str, float, Any]:
+        """``(jti, identity, iat, family)`` in the types a revocation store takes (memoized)."""
+        key = self._blocklist_key
+        if key is None:
+            data = self._data
+            key = self._blocklist_key = (
+                str(data.get("jti")),
+                str(data.get(self._identity_claim)),
+                float(data.get("iat", 0.0)),
+                data.get("fam"),
+            )
+        return key
 
     async def revoke(self) -> None:
         """Revoke this token in its app's blocklist (needs ``config.use_blocklist``)."""

@@ -43,7 +43,16 @@ if TYPE_CHECKING:
     from .manager import JWTManager
     from .tokens import Token
 
-__all__ = ("STATE_ATTR", "Requirements", "manager_of", "manager_of_app", "verify_jwt_in_request", "verify_request")
+__all__ = (
+    "STATE_ATTR",
+    "Requirements",
+    "fast_header_key",
+    "manager_of",
+    "manager_of_app",
+    "verify_cached",
+    "verify_jwt_in_request",
+    "verify_request",
+)
 
 # Where the manager lives on ``app.ctx``; per app, so two apps never share state.
 STATE_ATTR = "_sanic_jwt_extended"
@@ -199,30 +208,19 @@ async def verify_request(request: Request, manager: JWTManager, req: Requirement
     Sets ``request.ctx.token`` (``None`` too) and ``request.ctx.jwt_location`` (where the
     token was found).
     """
-    token: Token | None = None
     config = manager.config
-    header_key = manager._header_keys[req.refresh]
-    if (req.locations or config.token_location)[0] == "headers" and manager.remote_keys is None:
-        # Fast path, the common request: a header this process has already verified is
-        # looked up by its exact value, with no parsing. Entries are keyed
-        # "<prefix> <token>", which parses back to that token and nothing else, so a hit is
-        # exactly what the full path below would conclude (exp/nbf re-checked by the cache).
-        values = request.headers.getall(header_key, None)
-        if values is not None and len(values) == 1:
-            token = manager.verified.get(values[0], time.time(), manager._leeway)
-        location = "headers"
-    if token is None:
-        found = _extract(request, manager, req)
-        if found is None:
-            request.ctx.token = None
-            return None
-        raw, location = found
-        remote = manager.remote_keys
-        if remote is not None:
-            token = await _decode_with_remote_keys(manager, remote, raw)
-        else:
-            prefix = config.jwt_header_prefix
-            token = manager._decode(raw, f"{prefix} {raw}" if location == "headers" and prefix else raw)
+    found = _extract(request, manager, req)
+    if found is None:
+        request.ctx.token = None
+        return None
+    raw, location = found
+    remote = manager.remote_keys
+    if remote is not None:
+        token = await _decode_with_remote_keys(manager, remote, raw)
+    else:
+        # Header tokens are cached under the whole header value, for verify_cached().
+        prefix = config.jwt_header_prefix
+        token = manager._decode(raw, f"{prefix} {raw}" if location == "headers" and prefix else raw)
     # Each step is guarded inline: on the common route most of them have nothing to do.
     if location == "cookies":
         _check_csrf(request, token, manager.config)
@@ -247,6 +245,51 @@ async def verify_request(request: Request, manager: JWTManager, req: Requirement
         token = token._with_user(user)
         ctx.jwt_user = user
     ctx.jwt_location = location
+    ctx.token = token
+    return token
+
+
+def fast_header_key(manager: JWTManager, req: Requirements) -> str | None:
+    """The header ``verify_cached`` reads for ``req`` on this manager's app, or ``None``
+    when the route cannot take the fast path (another location comes first, remote keys)."""
+    locations = req.locations or manager.config.token_location
+    if locations[0] != "headers" or manager.remote_keys is not None:
+        return None
+    return manager._header_keys[req.refresh]
+
+
+def verify_cached(request: Request, manager: JWTManager, req: Requirements, header_key: str) -> Token | None:
+    """``verify_request`` for the usual request, in plain (not async) code: a token this
+    process has verified before, in the header, with nothing that needs I/O.
+
+    Returns ``None`` whenever any step has more to do than a passing check, and the caller
+    then runs ``verify_request`` from the start, which decides (and raises) exactly as
+    always. So this can only accept what ``verify_request`` accepts:
+    - the header comes first among the route's locations (``fast_header_key``), and its
+      single value is found in the verified-token cache, which keys header tokens as
+      "<prefix> <token>": a value that parses to that token and nothing else, so a hit is
+      the token the full path would extract and decode (exp/nbf re-checked by the cache);
+    - no CSRF step (header tokens have none), the type matches, the store knows the token
+      is not revoked without I/O (and no loader callback), freshness and roles pass, and
+      no claims or user callback is registered.
+    """
+    values = request.headers.getall(header_key, None)
+    if values is None or len(values) != 1:
+        return None
+    token = manager.verified.get(values[0], time.time(), manager._leeway)
+    if token is None or token._data.get("type") != req.token_type:
+        return None
+    revocation = manager.revocation
+    if revocation is not None and not revocation.passes(token):
+        return None
+    if req.fresh_required and token.fresh is not True:
+        return None
+    if req.uses_roles:
+        _check_roles(token, req, manager.config.use_acl)
+    if manager.claims_verification_callback is not None or manager.user_lookup_callback is not None:
+        return None
+    ctx = request.ctx
+    ctx.jwt_location = "headers"
     ctx.token = token
     return token
 
