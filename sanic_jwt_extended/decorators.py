@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 from sanic import Request
 from sanic.exceptions import SanicException
 
-from .verification import Requirements, fast_header_key, manager_of_app, verify_cached, verify_request
+from .tokens import Token
+from .verification import Requirements, fast_header_key, manager_of_app, verify_now
 
 if TYPE_CHECKING:
     from .manager import JWTManager
@@ -83,9 +84,8 @@ def _decorate(req: Requirements) -> Callable[[F], F]:
                     manager = manager_of_app(app)
                     last = (app, manager, fast_header_key(manager, req))
                 _, manager, header_key = last
-                token = None if header_key is None else verify_cached(request, manager, req, header_key)
-                if token is None:
-                    token = await verify_request(request, manager, req)
+                outcome = verify_now(request, manager, req, header_key)
+                token = outcome if outcome is None or isinstance(outcome, Token) else await outcome
             # A path parameter called `token` belongs to the route: never overwrite it.
             if (declares or (per_request and _injects_token(view, request))) and "token" not in kwargs:
                 kwargs["token"] = token

@@ -11,9 +11,9 @@ from __future__ import annotations
 import hmac
 import inspect
 import time
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .config import normalize_locations
 from .exceptions import (
@@ -34,6 +34,7 @@ from .locations import (
     token_from_json,
     token_from_query,
 )
+from .tokens import Token
 
 if TYPE_CHECKING:
     from sanic import Request
@@ -41,16 +42,16 @@ if TYPE_CHECKING:
     from .config import Config
     from .jwks import RemoteKeys
     from .manager import JWTManager
-    from .tokens import Token
 
 __all__ = (
     "STATE_ATTR",
     "Requirements",
+    "authenticate",
     "fast_header_key",
     "manager_of",
     "manager_of_app",
-    "verify_cached",
     "verify_jwt_in_request",
+    "verify_now",
     "verify_request",
 )
 
@@ -192,40 +193,80 @@ async def _call(callback: Any, *args: Any) -> Any:
     return result
 
 
-async def _decode_with_remote_keys(manager: JWTManager, remote: RemoteKeys, raw: str) -> Token:
-    if remote.stale:
-        await remote.refresh()
-    try:
-        return manager.decode_token(raw)
-    except UnknownKeyError as error:
-        await remote.ensure(error)  # a key rotated at the issuer: refetch once, rate limited
-        return manager.decode_token(raw)
+def fast_header_key(manager: JWTManager, req: Requirements) -> str | None:
+    """The header to look up in the verified-token cache before anything else, or ``None``
+    when another location comes first for ``req`` (or keys are fetched remotely)."""
+    locations = req.locations or manager.config.token_location
+    if locations[0] != "headers" or manager.remote_keys is not None:
+        return None
+    return manager._header_keys[req.refresh]
 
 
-async def verify_request(request: Request, manager: JWTManager, req: Requirements) -> Token | None:
-    """Run every step for ``req``; returns ``None`` only on an optional route without a token.
+def authenticate(request: Request, manager: JWTManager, req: Requirements) -> tuple[Token, str] | None:
+    """Extract, decode, CSRF and type: ``(token, location)``, or ``None`` when optional and absent.
 
-    Sets ``request.ctx.token`` (``None`` too) and ``request.ctx.jwt_location`` (where the
-    token was found).
+    Plain code, no I/O: the keys are in memory (remote keys are refreshed by the caller).
     """
-    config = manager.config
     found = _extract(request, manager, req)
     if found is None:
-        request.ctx.token = None
         return None
     raw, location = found
-    remote = manager.remote_keys
-    if remote is not None:
-        token = await _decode_with_remote_keys(manager, remote, raw)
-    else:
-        # Header tokens are cached under the whole header value, for verify_cached().
-        prefix = config.jwt_header_prefix
-        token = manager._decode(raw, f"{prefix} {raw}" if location == "headers" and prefix else raw)
-    # Each step is guarded inline: on the common route most of them have nothing to do.
+    # Header tokens are cached as "<prefix> <token>", the header value verify_now looks up.
+    prefix = manager.config.jwt_header_prefix
+    token = manager._decode(raw, f"{prefix} {raw}" if location == "headers" and prefix else raw)
     if location == "cookies":
         _check_csrf(request, token, manager.config)
     if token._data.get("type") != req.token_type:
         raise WrongTokenError(f"Only {req.token_type} tokens are allowed", expected=req.token_type)
+    return token, location
+
+
+def verify_now(
+    request: Request, manager: JWTManager, req: Requirements, header_key: str | None
+) -> Token | Coroutine[Any, Any, Token | None] | None:
+    """Every step for ``req``: the result when no step needs to wait, else a coroutine to await.
+
+    Most requests need no I/O (a cached or in-memory key, a local revocation answer, no
+    callbacks), and skipping the coroutine is a measurable share of a fast route's cost.
+    Anything else is handed to ``_authorize`` whole, which runs the remaining steps in order.
+    ``header_key`` comes from ``fast_header_key``. Raises ``JWTExtendedException`` on failure.
+    """
+    if manager.remote_keys is not None:
+        return _verify_with_remote_keys(request, manager, req)
+    token: Token | None = None
+    if header_key is not None:
+        # The usual request: a header this process has verified before is found by its
+        # exact value, without parsing. Header tokens are cached as "<prefix> <token>",
+        # which parses back to that token and nothing else, so a hit of the right type is
+        # exactly what authenticate() would return (the cache re-checks exp/nbf).
+        values = request.headers.getall(header_key, None)
+        if values is not None and len(values) == 1:
+            token = manager.verified.get(values[0], time.time(), manager._leeway)
+    if token is not None and token._data.get("type") == req.token_type:
+        location = "headers"
+    else:
+        found = authenticate(request, manager, req)
+        if found is None:
+            request.ctx.token = None
+            return None
+        token, location = found
+    revocation = manager.revocation
+    if (
+        (revocation is None or revocation.passes(token))
+        and (not req.fresh_required or token.fresh is True)
+        and not req.uses_roles
+        and manager.claims_verification_callback is None
+        and manager.user_lookup_callback is None
+    ):
+        ctx = request.ctx
+        ctx.jwt_location = location
+        ctx.token = token
+        return token
+    return _authorize(request, manager, req, token, location)
+
+
+async def _authorize(request: Request, manager: JWTManager, req: Requirements, token: Token, location: str) -> Token:
+    """The steps after authentication, in order; sets ``request.ctx``."""
     revocation = manager.revocation
     if revocation is not None and not revocation.passes(token):
         await revocation.check(token)
@@ -249,49 +290,31 @@ async def verify_request(request: Request, manager: JWTManager, req: Requirement
     return token
 
 
-def fast_header_key(manager: JWTManager, req: Requirements) -> str | None:
-    """The header ``verify_cached`` reads for ``req`` on this manager's app, or ``None``
-    when the route cannot take the fast path (another location comes first, remote keys)."""
-    locations = req.locations or manager.config.token_location
-    if locations[0] != "headers" or manager.remote_keys is not None:
+async def _verify_with_remote_keys(request: Request, manager: JWTManager, req: Requirements) -> Token | None:
+    remote = cast("RemoteKeys", manager.remote_keys)
+    if remote.stale:
+        await remote.refresh()
+    try:
+        found = authenticate(request, manager, req)
+    except UnknownKeyError as error:
+        await remote.ensure(error)  # a key rotated at the issuer: refetch once, rate limited
+        found = authenticate(request, manager, req)
+    if found is None:
+        request.ctx.token = None
         return None
-    return manager._header_keys[req.refresh]
+    return await _authorize(request, manager, req, *found)
 
 
-def verify_cached(request: Request, manager: JWTManager, req: Requirements, header_key: str) -> Token | None:
-    """``verify_request`` for the usual request, in plain (not async) code: a token this
-    process has verified before, in the header, with nothing that needs I/O.
+async def verify_request(request: Request, manager: JWTManager, req: Requirements) -> Token | None:
+    """Run every step for ``req``; returns ``None`` only on an optional route without a token.
 
-    Returns ``None`` whenever any step has more to do than a passing check, and the caller
-    then runs ``verify_request`` from the start, which decides (and raises) exactly as
-    always. So this can only accept what ``verify_request`` accepts:
-    - the header comes first among the route's locations (``fast_header_key``), and its
-      single value is found in the verified-token cache, which keys header tokens as
-      "<prefix> <token>": a value that parses to that token and nothing else, so a hit is
-      the token the full path would extract and decode (exp/nbf re-checked by the cache);
-    - no CSRF step (header tokens have none), the type matches, the store knows the token
-      is not revoked without I/O (and no loader callback), freshness and roles pass, and
-      no claims or user callback is registered.
+    Sets ``request.ctx.token`` (``None`` too) and ``request.ctx.jwt_location`` (where the
+    token was found).
     """
-    values = request.headers.getall(header_key, None)
-    if values is None or len(values) != 1:
-        return None
-    token = manager.verified.get(values[0], time.time(), manager._leeway)
-    if token is None or token._data.get("type") != req.token_type:
-        return None
-    revocation = manager.revocation
-    if revocation is not None and not revocation.passes(token):
-        return None
-    if req.fresh_required and token.fresh is not True:
-        return None
-    if req.uses_roles:
-        _check_roles(token, req, manager.config.use_acl)
-    if manager.claims_verification_callback is not None or manager.user_lookup_callback is not None:
-        return None
-    ctx = request.ctx
-    ctx.jwt_location = "headers"
-    ctx.token = token
-    return token
+    outcome = verify_now(request, manager, req, fast_header_key(manager, req))
+    if outcome is None or isinstance(outcome, Token):
+        return outcome
+    return await outcome
 
 
 async def verify_jwt_in_request(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -177,3 +178,65 @@ def test_decode_algorithms_allow_list_accepts_listed_algorithms() -> None:
 def test_claims_check_fails_closed(result: Any, status: int) -> None:
     client, manager = callback_app(lambda token: "user", lambda token: result, [])
     assert client.get("/me", manager.create_access_token("a")).status == status
+
+
+# --- a cached token meets every step again ---------------------------------------------------
+# The first request verifies and caches the token on a route that accepts it; the second
+# goes to a stricter route, where the cached path (verify_now without a coroutine) must
+# refuse exactly as the full pipeline does.
+
+
+def _strict_app() -> tuple[Client, JWTManager]:
+    app, manager = make_app("cached_steps", use_acl=True, use_blocklist=True, token_location=["headers", "cookies"])
+
+    @app.get("/admin")
+    @jwt_required(allow="admin")
+    async def admin(request: Request, token: Token) -> HTTPResponse:
+        return json({})
+
+    @app.post("/write")
+    @jwt_required
+    async def write(request: Request, token: Token) -> HTTPResponse:
+        return json({})
+
+    return Client(app), manager
+
+
+@pytest.mark.parametrize(
+    ("first", "then", "status"),
+    [
+        ("access", "fresh", 401),  # not fresh
+        ("refresh", "protected", 422),  # wrong type
+        ("access", "admin", 403),  # role missing
+        ("revoked", "protected", 401),  # revoked after caching
+        ("access", "cookie-without-csrf", 401),
+    ],
+)
+def test_a_cached_token_still_meets_every_step(first: str, then: str, status: int) -> None:
+    client, manager = _strict_app()
+    if first == "refresh":
+        token = manager.create_refresh_token("a")
+        assert client.post("/refresh", token).status == 200
+    else:
+        token = manager.create_access_token("a", fresh=False, role="user")
+        assert client.get("/protected", token).status == 200
+        assert len(manager.verified) == 1
+    if first == "revoked":
+        asyncio.run(manager.revoke(token))
+    if then == "cookie-without-csrf":
+        response = client.post("/write", headers={"Cookie": f"access_token_cookie={token}"})
+    else:
+        response = client.get(f"/{then}", token)
+    assert response.status == status
+
+
+def test_callbacks_registered_after_tokens_were_cached_still_run() -> None:
+    app, manager = make_app("late_callbacks")
+    client = Client(app)
+    token = manager.create_access_token("a")
+    assert client.get("/protected", token).status == 200
+    manager.claims_verification_loader(lambda token: False)
+    assert client.get("/protected", token).status == 400
+    manager.claims_verification_loader(lambda token: True)
+    manager.user_lookup_loader(lambda token: None)
+    assert client.get("/protected", token).status == 401
