@@ -163,7 +163,9 @@ def _check_csrf(request: Request, token: Token, config: Config) -> None:
         supplied = _form_field(request, config.csrf_field_name)
     if not supplied:
         raise CSRFError(f"Missing CSRF token: send it in the {config.csrf_header_name} header")
-    if not hmac.compare_digest(str(supplied).encode("utf-8", "replace"), expected.encode("utf-8", "replace")):
+    # compare_digest takes ASCII str as is; our CSRF values are ASCII, so anything else
+    # cannot match (and would make compare_digest raise).
+    if not (supplied.isascii() and expected.isascii() and hmac.compare_digest(supplied, expected)):
         raise CSRFError("CSRF double submit tokens do not match")
 
 
