@@ -34,8 +34,14 @@ def create_app(blocklist: str, redis_url: str | None) -> Sanic:
             else:
                 manager.config.blocklist = RedisBlocklist(redis_url, local_mirror=blocklist == "redis-mirror")
 
-    @app.route("/bare", methods=["GET", "POST"])
+    # Registered exactly like the protected routes (one method each), so Sanic treats both
+    # the same way (a GET route ignores a body, a POST route reads it).
+    @app.get("/bare")
     async def bare(request: Request) -> HTTPResponse:
+        return json({"ok": True})
+
+    @app.post("/bare", name="bare_post")
+    async def bare_post(request: Request) -> HTTPResponse:
         return json({"ok": True})
 
     @app.get("/protected")

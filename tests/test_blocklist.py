@@ -161,3 +161,29 @@ def test_redis_with_a_client(clean_redis: str) -> None:
         return state
 
     assert run(scenario, store) is REVOKED
+
+
+def test_check_local_agrees_with_check_or_abstains(store: Blocklist) -> None:
+    cases = [
+        ("j1", "bob", 0.0, None),  # revoked jti
+        ("j2", "alice", 0.0, None),  # identity cutoff
+        ("j3", "bob", 0.0, "fam"),  # revoked family
+        ("r1", "bob", 0.0, None),  # used refresh token
+        ("j4", "bob", 0.0, None),  # nothing against it
+    ]
+
+    async def scenario() -> list[tuple[RevocationState, RevocationState | None]]:
+        await store.revoke("j1", later())
+        await store.revoke_identity("alice", time.time(), None)
+        await store.revoke_family("fam", later())
+        await store.mark_used("r1", later())
+        local = store.check_local  # type: ignore[attr-defined]
+        return [(await store.check(*case), local(*case)) for case in cases]
+
+    answers = run(scenario, store)
+    assert [checked for checked, _ in answers] == [REVOKED, REVOKED, REVOKED, REUSED, VALID]
+    for checked, local in answers:
+        assert local is None or local is checked
+    # the in-memory store always knows; Redis without a mirror never answers locally
+    expected_local = [checked for checked, _ in answers] if isinstance(store, InMemoryBlocklist) else [None] * 5
+    assert [local for _, local in answers] == expected_local

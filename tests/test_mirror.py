@@ -55,6 +55,10 @@ def test_mirror_sees_revocations_from_another_process_without_round_trips(clean_
         await writer.revoke_family("fam", time.time() + 60)
         await wait_for(lambda: _is(reader.check("x", "alice", 0, None), REVOKED))
         await wait_for(lambda: _is(reader.check("y", "bob", 0, "fam"), REVOKED))
+        # a synced mirror answers without a coroutine, and agrees with check()
+        assert reader.check_local("later", "a", 0, None) is REVOKED
+        assert reader.check_local("x", "alice", 0, None) is REVOKED
+        assert reader.check_local("z", "bob", time.time(), None) is VALID
         # synced checks never touch Redis
         before = await get_calls(clean_redis)
         for index in range(200):
@@ -93,6 +97,7 @@ def test_mirror_falls_back_to_redis_when_the_subscription_drops(redis_binary: st
         server.stop(kill=True)
         # the drop is noticed, and checks go to Redis (which is down: unavailable, not "valid")
         await wait_for(lambda: _true(not mirror.synced), timeout=3)
+        assert reader.check_local("j", "a", 0, None) is None  # out of sync: never a local "valid"
         with pytest.raises(BlocklistUnavailableError):
             await reader.check("j", "a", 0, None)
         server.start()
