@@ -42,6 +42,10 @@ class Mirror:
         self.store = InMemoryBlocklist()
         self.synced = False
         self.task: asyncio.Task[None] | None = None
+        # Cancelling alone is not enough: on Python 3.11 a cancel that lands as redis-py's
+        # read timeout expires is turned into that timeout (asyncio.timeout), and the loop
+        # would go on. The flag ends it at the next turn whatever happened to the cancel.
+        self._stopping = False
 
     def start(self) -> None:
         if self.task is None:
@@ -49,6 +53,7 @@ class Mirror:
 
     async def stop(self) -> None:
         self.synced = False
+        self._stopping = True
         if self.task is not None:
             self.task.cancel()
             # Bounded: a connection stuck mid-handshake must not hang the server's shutdown.
@@ -90,7 +95,7 @@ class Mirror:
         from redis.exceptions import RedisError
 
         delay = 0.1
-        while True:
+        while not self._stopping:
             pubsub = self.client.pubsub()
             try:
                 await pubsub.subscribe(self.channel)
@@ -99,7 +104,7 @@ class Mirror:
                 self.synced = True
                 delay = 0.1
                 last_seen = time.monotonic()
-                while True:
+                while not self._stopping:
                     message = await pubsub.get_message(
                         ignore_subscribe_messages=True, timeout=self.health_check_interval
                     )
@@ -116,6 +121,8 @@ class Mirror:
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError, asyncio.TimeoutError) as error:
+                if self._stopping:
+                    return
                 if self.synced:
                     logger.warning("blocklist mirror lost Redis (%s); checking Redis directly", type(error).__name__)
                 self.synced = False
