@@ -3,9 +3,15 @@
 Keyed on the exact token string, or on the request path on the exact header value
 ("Bearer <token>", which parses to that token and nothing else), so a hit means these very
 bytes were already checked against the same keys and the same static claims (signature,
-aud, iss, required claims, types). What can change with time is re-checked on every hit: ``exp`` and ``nbf`` against
-the clock (an expired entry is dropped and the full path raises the right error), and
-revocation, which the verification pipeline checks after decoding, hit or miss.
+aud, iss, required claims, types). The two kinds of key share one map and are told apart
+by a space: a header key always holds one (the prefix is one word), a token never does
+(strict base64url). Callers look a token up only if it has no space, and a header value
+only if it has one, so neither can find the other's entries (with an empty prefix the
+header value is the token itself, and both kinds are the same).
+
+What can change with time is re-checked on every hit: ``exp`` and ``nbf`` against the clock
+(an expired entry is dropped and the full path raises the right error), and revocation,
+which the verification pipeline checks after decoding, hit or miss.
 Framework-free: no Sanic import.
 """
 
@@ -54,7 +60,7 @@ class VerifiedCache:
             return None
         return token
 
-    def put(self, raw: str, token: Token) -> None:
+    def put(self, raw: str, token: Token, leeway: float = 0.0) -> None:
         if self.size <= 0:
             return
         entries = self._entries
@@ -66,7 +72,7 @@ class VerifiedCache:
         # Entries leave when their token expires, not only when pushed out: the oldest
         # entries are the likeliest to have expired, so each insertion drops up to two
         # expired ones from the front, O(1) and only on the (cold) insertion path.
-        now = time.time()
+        now = time.time() - leeway
         for _ in range(2):
             oldest = next(iter(entries), None)
             if oldest is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import weakref
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
@@ -66,9 +67,11 @@ def _decorate(req: Requirements) -> Callable[[F], F]:
         per_request = var_kwargs and not declares
 
         is_coroutine = inspect.iscoroutinefunction(view)
-        # The last (app, manager, fast-path header) seen: a view normally serves one app, but a
-        # blueprint may be registered on several, so this is a memo checked per request.
-        last: tuple[Any, JWTManager, str | None] | None = None
+        # The last (manager, fast-path header) used: a view normally serves one app, but a
+        # blueprint may be registered on several, so this memo is checked per request (the
+        # manager's app must be the request's). Weak: a module-level view must not keep a
+        # manager, and through it an app, alive.
+        last: tuple[weakref.ref[JWTManager], str | None] | None = None
 
         @functools.wraps(view)
         async def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -80,10 +83,11 @@ def _decorate(req: Requirements) -> Callable[[F], F]:
                 token = request.ctx.token = None
             else:
                 app = request.app
-                if last is None or last[0] is not app:
+                memo = last
+                if memo is None or (manager := memo[0]()) is None or manager.app is not app:
                     manager = manager_of_app(app)
-                    last = (app, manager, fast_header_key(manager, req))
-                _, manager, header_key = last
+                    memo = last = (weakref.ref(manager), fast_header_key(manager, req))
+                header_key = memo[1]
                 outcome = verify_now(request, manager, req, header_key)
                 token = outcome if outcome is None or isinstance(outcome, Token) else await outcome
             # A path parameter called `token` belongs to the route: never overwrite it.

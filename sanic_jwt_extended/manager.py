@@ -60,6 +60,7 @@ class JWTManager:
         self.verified = VerifiedCache(0)
         self._leeway = 0.0
         self._header_keys: tuple[str, str] = ("Authorization", "Authorization")
+        self._prefixed = True
         self._required_claims: tuple[str, ...] = ()
         # Tokens carry a CSRF value only when they may travel in cookies.
         self._csrf_claims = False
@@ -115,6 +116,7 @@ class JWTManager:
         self._leeway = self.config.leeway  # type: ignore[assignment]  # seal() made it a float
         # Built once: an istr spares multidict the case-folding of the name on every lookup.
         self._header_keys = (istr(self.config.jwt_header_key), istr(self.config.refresh_jwt_header_key))
+        self._prefixed = bool(self.config.jwt_header_prefix)
         if self.config.jwks_url is not None:
             self.remote_keys = RemoteKeys(
                 self.config.jwks_url,
@@ -322,7 +324,8 @@ class JWTManager:
     def _decode(self, raw_jwt: str, cache_key: str) -> Token:
         # cache_key is what the caller will look up next time: the token itself, or the
         # whole "Bearer <token>" header value on the request path.
-        if isinstance(raw_jwt, str):
+        # A token with a space is never valid, and must not find a "<prefix> <token>" entry.
+        if isinstance(raw_jwt, str) and " " not in raw_jwt:
             hit = self.verified.get(cache_key, time.time(), self._leeway)
             if hit is not None:
                 return hit
@@ -346,7 +349,7 @@ class JWTManager:
             private_claim_prefix=config.private_claim_prefix,
         )
         token._revoker = self.revoke
-        self.verified.put(cache_key, token)
+        self.verified.put(cache_key, token, self._leeway)
         return token
 
 

@@ -14,6 +14,7 @@ from sanic.response import HTTPResponse, json
 
 from sanic_jwt_extended import Token, jwt_required
 from sanic_jwt_extended.cache import VerifiedCache
+from sanic_jwt_extended.exceptions import DecodeError
 
 from .conftest import SECRET, Client, make_app
 
@@ -152,3 +153,52 @@ def test_cached_tokens_are_shared_but_each_request_gets_its_own_user() -> None:
     assert client.get("/who", token).json == {"user": "first", "ctx": "first"}
     assert client.get("/who", token).json == {"user": "second", "ctx": "second"}
     assert manager.decode_token(token).user is None  # the shared token was never written to
+
+
+# Header entries ("Bearer <token>") and token entries share the cache: neither kind of
+# lookup may find the other's entries, or a request would skip a check the full path makes.
+@pytest.mark.parametrize(
+    ("seen_as", "then_sent_as", "status"),
+    [
+        ("query", "header without scheme", 422),
+        ("decode_token", "header without scheme", 422),
+        ("header", "query 'Bearer <t>'", 422),
+        ("header", "json 'Bearer <t>'", 422),
+        ("query", "header", 200),
+        ("header", "query", 200),
+    ],
+)
+def test_header_and_token_entries_never_answer_for_each_other(seen_as: str, then_sent_as: str, status: int) -> None:
+    app, manager = make_app("cache_kinds", token_location=["headers", "query_string", "json"])
+
+    @app.post("/post")
+    @jwt_required
+    async def post(request: Request, token: Token) -> HTTPResponse:
+        return json({})
+
+    client = Client(app)
+    token = manager.create_access_token("alice")
+    if seen_as == "query":
+        assert client.get("/protected", params={"jwt": token}).status == 200
+    elif seen_as == "header":
+        assert client.get("/protected", token).status == 200
+    else:
+        manager.decode_token(token)
+    assert len(manager.verified) == 1
+    requests = {
+        "header without scheme": lambda: client.get("/protected", headers={"Authorization": token}),
+        "query 'Bearer <t>'": lambda: client.get("/protected", params={"jwt": f"Bearer {token}"}),
+        "json 'Bearer <t>'": lambda: client.post("/post", json={"access_token": f"Bearer {token}"}),
+        "header": lambda: client.get("/protected", token),
+        "query": lambda: client.get("/protected", params={"jwt": token}),
+    }
+    response = requests[then_sent_as]()
+    assert response.status == status, response.body
+
+
+def test_decode_token_never_finds_a_header_entry() -> None:
+    app, manager = make_app("cache_decode_kinds")
+    token = manager.create_access_token("alice")
+    assert Client(app).get("/protected", token).status == 200
+    with pytest.raises(DecodeError):
+        manager.decode_token(f"Bearer {token}")
