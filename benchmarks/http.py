@@ -244,11 +244,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--smoke", action="store_true")
     parser.add_argument("--seconds", type=int, default=3, help="length of one side-by-side run (wrk: whole seconds)")
     parser.add_argument("--rounds", type=int, default=6, help="side-by-side runs per row; the median ratio is kept")
+    parser.add_argument(
+        "--variants", default="none,memory,redis,redis-mirror", help="app variants to run (comma-separated)"
+    )
     args = parser.parse_args(argv)
     seconds, rounds = (1, 1) if args.smoke else (args.seconds, args.rounds)
     rows: list[Row] = []
     with redis_server() as redis_url:
-        variants = ["none", "memory"] + (["redis", "redis-mirror"] if redis_url else [])
+        wanted = args.variants.split(",")
+        variants = [v for v in ("none", "memory", "redis", "redis-mirror") if v in wanted]
+        variants = [v for v in variants if redis_url or not v.startswith("redis")]
         for variant in variants:
             redis = redis_url if variant.startswith("redis") else None
             with ExitStack() as stack:
