@@ -323,8 +323,8 @@ class JWTManager:
 
     def _decode(self, raw_jwt: str, cache_key: str) -> Token:
         # cache_key is what the caller will look up next time: the token itself, or the
-        # whole "Bearer <token>" header value on the request path.
-        # A token with a space is never valid, and must not find a "<prefix> <token>" entry.
+        # whole "<prefix> <token>" header value on the request path. A token with a space
+        # is never valid, and must not find such a header entry.
         if isinstance(raw_jwt, str) and " " not in raw_jwt:
             hit = self.verified.get(cache_key, time.time(), self._leeway)
             if hit is not None:

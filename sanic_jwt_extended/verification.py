@@ -240,10 +240,10 @@ def verify_now(
         # The usual request: a header this process has verified before is found by its
         # exact value, without parsing. Header tokens are cached as "<prefix> <token>",
         # which parses back to that token and nothing else, so a hit of the right type is
-        # exactly what authenticate() would return (the cache re-checks exp/nbf).
+        # exactly what authenticate() would return (the cache re-checks exp/nbf). Such
+        # keys hold a space and token keys never do (cache.py): only look up a value of
+        # the kind this header's entries are.
         values = request.headers.getall(header_key, None)
-        # Header entries are "<prefix> <token>" and hold a space, token entries never do
-        # (see cache.py): the value must be of the kind this header's entries are.
         if values is not None and len(values) == 1 and (" " in values[0]) is manager._prefixed:
             token = manager.verified.get(values[0], time.time(), manager._leeway)
     if token is not None and token._data.get("type") == req.token_type:
