@@ -122,20 +122,23 @@ class TokenFactory:
         return self.headers(self.refresh(identity, **options), refresh=True)
 
     def cookies(self, token: str) -> dict[str, str]:
-        """The cookie carrying ``token`` (access or refresh, told by its ``type`` claim)."""
+        """``{cookie name: token}`` for ``token`` (access or refresh, told by its ``type`` claim)."""
         config = self.manager.config
         refresh = self.claims(token).get("type") == "refresh"
         return {config.refresh_cookie_name if refresh else config.access_cookie_name: token}
 
-    def csrf_headers(self, token: str) -> dict[str, str]:
-        """The CSRF header a page script would echo for a cookie-borne ``token``."""
-        csrf = self.claims(token).get("csrf")
-        if not isinstance(csrf, str):
-            raise ConfigurationError(
-                "csrf_protect: this token has no CSRF value (the app does not read tokens from cookies "
-                "or csrf_protect is off), so no CSRF header is needed."
-            )
-        return {self.manager.config.csrf_header_name: csrf}
+    def cookie_headers(self, token: str, *, csrf: bool = True) -> dict[str, str]:
+        """A ``Cookie`` header carrying ``token``, plus the CSRF header a page script would echo.
+
+        ``csrf=False`` leaves the CSRF header out, to test that unsafe methods are refused.
+        The CSRF header is added only when the token carries a CSRF value (cookie apps with
+        ``csrf_protect``).
+        """
+        headers = {"cookie": "; ".join(f"{name}={value}" for name, value in self.cookies(token).items())}
+        value = self.claims(token).get("csrf")
+        if csrf and isinstance(value, str):
+            headers[self.manager.config.csrf_header_name] = value
+        return headers
 
     # -- inspection -----------------------------------------------------------------------
 
@@ -162,14 +165,17 @@ class TokenFactory:
             shift = issued_at.timestamp() - claims["iat"]
         else:
             shift = -cast("timedelta", age).total_seconds()
-        # The same rounding as issuing: iat truncated to the millisecond, nbf down, exp up.
-        claims["iat"] = math.floor((claims["iat"] + shift) * 1000) / 1000
+        # iat truncated to the millisecond and nbf to the second, as issuing does; exp and
+        # fresh-until then move by the same whole seconds as nbf, so lifetimes stay exact.
+        iat = math.floor((claims["iat"] + shift) * 1000) / 1000
+        whole = math.floor(iat) - math.floor(claims["iat"])
+        claims["iat"] = iat
         if "nbf" in claims:
-            claims["nbf"] = math.floor(claims["nbf"] + shift)
+            claims["nbf"] += whole
         if "exp" in claims:
-            claims["exp"] = math.ceil(claims["exp"] + shift)
-        if isinstance(claims.get("fresh"), (int, float)) and not isinstance(claims["fresh"], bool):
-            claims["fresh"] = math.ceil(claims["fresh"] + shift)  # "fresh until" moves with the token
+            claims["exp"] += whole
+        if isinstance(claims.get("fresh"), int) and not isinstance(claims["fresh"], bool):
+            claims["fresh"] += whole  # "fresh until" moves with the token
         keys = self.manager.keys
         if keys is None:
             raise ConfigurationError("the manager is used before its `with JWT.initialize(app)` block ended")
