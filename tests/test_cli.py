@@ -299,3 +299,78 @@ def test_cli_builds_no_sanic_app() -> None:
     before = dict(Sanic._app_registry)
     assert main(["token", "x", "--secret", SECRET]) == 0
     assert Sanic._app_registry == before
+
+
+# -- --app: the app's own manager -----------------------------------------------------------------
+
+APP_MODULE = f"""
+from sanic import Sanic
+from sanic_jwt_extended import JWT
+
+def create_app():
+    app = Sanic("cli_app_module")
+    with JWT.initialize(app) as manager:
+        manager.config.secret_key = {SECRET!r}
+        manager.config.default_iss = "https://issuer.example"
+        manager.config.use_acl = True
+
+        @manager.additional_claims_loader
+        def claims(identity):
+            return {{"tenant": "t-" + identity}}
+    return app
+
+bare = Sanic("cli_bare_module")
+"""
+
+
+def test_app_option_mints_and_verifies_with_the_apps_manager(tmp_path: Path) -> None:
+    (tmp_path / "cliapp.py").write_text(APP_MODULE)
+
+    def run_here(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "sanic_jwt_extended", *args],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    minted = run_here("token", "alice", "--app", "cliapp:create_app", "--fresh", "--role", "admin")
+    assert minted.returncode == 0, minted.stderr
+    decoded = run_here("decode", minted.stdout.strip(), "--app", "cliapp:create_app")
+    assert decoded.returncode == 0, decoded.stderr
+    claims = json.loads(decoded.stdout)["claims"]
+    # The loader's claim and the configured issuer: only the app itself knows them.
+    assert (claims["tenant"], claims["iss"], claims["fresh"], claims["role"]) == (
+        "t-alice",
+        "https://issuer.example",
+        True,
+        "admin",
+    )
+    expired = run_here("token", "alice", "--app", "cliapp:create_app", "--issued-ago", "1h").stdout.strip()
+    rejected = run_here("decode", expired, "--app", "cliapp:create_app")
+    assert (rejected.returncode, "Token has expired" in rejected.stderr) == (1, True)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--app", "cliapp_errors:nope"], "cannot load the app (AttributeError"),
+        (["--app", "no_such_module_here:app"], "cannot load the app (ModuleNotFoundError"),
+        (["--app", "cliapp_errors:bare"], "has no JWT manager"),
+        (["--app", "cliapp_errors:SECRET_VALUE"], "not a Sanic app"),
+        (["--app", "cliapp_errors:create_app", "--secret", SECRET], "drop --secret"),
+        (["--app", "cliapp_errors:create_app", "--expires", "never"], "require_exp"),
+    ],
+)
+def test_app_option_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    (tmp_path / "cliapp_errors.py").write_text(APP_MODULE + "\nSECRET_VALUE = 'x'\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "cliapp_errors", raising=False)
+    code, out, err = call(capsys, "token", "alice", *args)
+    assert (code, out) == (2, "")
+    assert message in err

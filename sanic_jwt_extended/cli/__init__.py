@@ -29,6 +29,12 @@ def _key_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--key", metavar="PATH", help="PEM key, JWK or JWK Set file (private key to sign)")
     group.add_argument("--algorithm", help="default: HS256 for a secret, implied by the key otherwise")
     group.add_argument(
+        "--app",
+        metavar="MODULE:APP",
+        help="use this Sanic app's own manager (config and loaders) instead of the options here; "
+        "APP may be a factory, default 'app'",
+    )
+    group.add_argument(
         "--set",
         action="append",
         metavar="OPTION=VALUE",

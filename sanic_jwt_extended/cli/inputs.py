@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
+import importlib
 import json
 import os
 import re
@@ -13,11 +14,15 @@ import sys
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import Config
 from ..exceptions import ConfigurationError
 from ..keys import KeySet
+from ..verification import manager_of_app
+
+if TYPE_CHECKING:
+    from ..manager import JWTManager
 
 __all__ = (
     "CRYPTO_HINT",
@@ -29,6 +34,7 @@ __all__ = (
     "dates",
     "infer_algorithm",
     "is_private",
+    "load_manager",
     "pairs",
     "parse_duration",
     "read_key_file",
@@ -261,3 +267,28 @@ def read_token(value: str | None) -> str:
     if not token:
         raise CLIError("the token is empty")
     return token
+
+
+def load_manager(spec: str, args: argparse.Namespace) -> JWTManager:
+    """The manager of the app ``module:attr`` names (``attr`` may be a factory; default ``app``)."""
+    given = [flag for flag, value in (("--secret", args.secret), ("--secret-file", args.secret_file),
+             ("--secret-env", args.secret_env), ("--key", args.key), ("--algorithm", args.algorithm),
+             ("--set", args.set)) if value]  # fmt: skip
+    if given:
+        raise CLIError(f"--app uses the app's own configuration; drop {', '.join(given)}")
+    module_name, _, attr = spec.partition(":")
+    # As `sanic module:app` does: the current directory is importable.
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        target: Any = getattr(importlib.import_module(module_name), attr or "app")
+        if callable(target) and not hasattr(target, "ctx"):
+            target = target()
+    except Exception as error:  # user code: report it, never a traceback
+        raise CLIError(f"--app {spec}: cannot load the app ({type(error).__name__}: {error})") from None
+    if not hasattr(target, "ctx"):
+        raise CLIError(f"--app {spec}: is a {type(target).__name__}, not a Sanic app or a factory returning one")
+    try:
+        return manager_of_app(target)
+    except ConfigurationError as error:
+        raise CLIError(f"--app {spec}: {error}") from None

@@ -8,15 +8,19 @@ import json
 import secrets
 import sys
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from .. import codec
 from ..exceptions import JWTExtendedException, TokenCreationError
+from ..testing import TokenFactory
 from .inputs import (
     EXIT_REJECTED,
     CLIError,
     build_config,
     dates,
+    load_manager,
     pairs,
     parse_duration,
     read_token,
@@ -26,8 +30,25 @@ from .inputs import (
 __all__ = ("cmd_decode", "cmd_token")
 
 
+def _rejected(error: JWTExtendedException, token: str, algorithms: Sequence[str]) -> CLIError:
+    hint = ""
+    if error.code == "invalid_algorithm":
+        alg = unverified(token)[0].get("alg")
+        hint = f" (the token says alg={alg!r}; verifying with {tuple(algorithms)})"
+    return CLIError(f"token rejected: {error.message} [{error.code}]{hint}", EXIT_REJECTED)
+
+
 def cmd_decode(args: argparse.Namespace) -> int:
     token = read_token(args.token)
+    if args.app is not None:
+        manager = load_manager(args.app, args)
+        try:
+            verified = manager.decode_token(token)
+        except JWTExtendedException as error:
+            raise _rejected(error, token, manager.config.decode_algorithms or ()) from None
+        header, claims = verified.header, verified.raw_data
+        print(json.dumps({"verified": True, "header": header, "claims": claims, "dates": dates(claims)}, indent=2))
+        return 0
     built = build_config(args, signing=False)
     if built is None:
         header, claims = unverified(token)
@@ -50,11 +71,7 @@ def cmd_decode(args: argparse.Namespace) -> int:
                 max_bytes=config.max_token_bytes,
             )
         except JWTExtendedException as error:
-            hint = ""
-            if error.code == "invalid_algorithm":
-                alg = unverified(token)[0].get("alg")
-                hint = f" (the token says alg={alg!r}; verifying with {keys.decode_algorithms})"
-            raise CLIError(f"token rejected: {error.message} [{error.code}]{hint}", EXIT_REJECTED) from None
+            raise _rejected(error, token, keys.decode_algorithms) from None
     document = {"verified": built is not None, "header": header, "claims": claims, "dates": dates(claims)}
     print(json.dumps(document, indent=2, ensure_ascii=False))
     return 0
@@ -63,7 +80,43 @@ def cmd_decode(args: argparse.Namespace) -> int:
 # -- token ----------------------------------------------------------------------------------------
 
 
+def _one_or_list(values: list[str] | None) -> str | list[str] | None:
+    return None if not values else values[0] if len(values) == 1 else values
+
+
+def _mint_with_app(args: argparse.Namespace) -> str:
+    # The app's own manager: its configuration and its loaders, exactly.
+    tokens = TokenFactory(load_manager(args.app, args))
+    expires: timedelta | bool | None = None
+    if args.expires is not None:
+        expires = False if args.expires == "never" else parse_duration(args.expires)
+    options: dict[str, Any] = {
+        "role": _one_or_list(args.role),
+        "expires_delta": expires,
+        "public_claims": pairs(args.claim, "--claim") or None,
+        "private_claims": pairs(args.private_claim, "--private-claim") or None,
+        "additional_headers": pairs(args.header, "--header") or None,
+        "iss": args.iss,
+        "aud": _one_or_list(args.aud),
+        "age": parse_duration(args.issued_ago) if args.issued_ago else None,
+    }
+    try:
+        if args.refresh:
+            return tokens.refresh(args.identity, **options)
+        fresh = parse_duration(args.fresh_for) if args.fresh_for else bool(args.fresh)
+        return tokens.access(args.identity, fresh=fresh, **options)
+    except JWTExtendedException as error:
+        raise CLIError(str(error)) from None
+    except Exception as error:  # the app's loaders are user code: report, never a traceback
+        raise CLIError(f"--app {args.app}: minting failed ({type(error).__name__}: {error})") from None
+
+
 def cmd_token(args: argparse.Namespace) -> int:
+    if args.refresh and (args.fresh or args.fresh_for):
+        raise CLIError("refresh tokens are never fresh: drop --fresh/--fresh-for")
+    if args.app is not None:
+        print(_mint_with_app(args))
+        return 0
     if args.role:
         args.set = [*(args.set or []), "use_acl=true"]
     built = build_config(args, signing=True)
@@ -71,8 +124,6 @@ def cmd_token(args: argparse.Namespace) -> int:
         raise CLIError("token needs a key: --secret, --secret-file, --secret-env or --key")
     config, keys = built
     token_type = "refresh" if args.refresh else "access"
-    if args.refresh and (args.fresh or args.fresh_for):
-        raise CLIError("refresh tokens are never fresh: drop --fresh/--fresh-for")
     fresh: bool | timedelta | None = (
         None if args.refresh else (parse_duration(args.fresh_for) if args.fresh_for else args.fresh)
     )
@@ -96,14 +147,14 @@ def cmd_token(args: argparse.Namespace) -> int:
             expires_delta=lifetime,
             identity_claim=config.identity_claim,
             fresh=fresh,
-            role=(args.role[0] if len(args.role) == 1 else args.role) if args.role else None,
+            role=_one_or_list(args.role),
             acl_claim=config.acl_claim,
             public_claims=pairs(args.claim, "--claim"),
             private_claims=pairs(args.private_claim, "--private-claim"),
             public_claim_namespace=config.public_claim_namespace,
             private_claim_prefix=config.private_claim_prefix,
             iss=args.iss if args.iss is not None else config.default_iss,
-            aud=(args.aud[0] if len(args.aud) == 1 else args.aud) if args.aud else config.default_aud,
+            aud=_one_or_list(args.aud) or config.default_aud,
             # As the manager does: a CSRF value when tokens may travel in cookies, a
             # rotation family for each new refresh token.
             csrf=secrets.token_urlsafe(32) if config.csrf_protect and "cookies" in config.token_location else None,
