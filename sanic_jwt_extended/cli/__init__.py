@@ -100,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.run(args))
     except CLIError as error:
         _fail(str(error), error.exit_code)
-    except (JWTExtendedException, ValueError, TypeError) as error:
+    except (JWTExtendedException, ValueError, TypeError, OverflowError) as error:
         # A bad option value that slipped past our own checks: still one line, no traceback.
         _fail(str(error), EXIT_USAGE)
     except KeyboardInterrupt:

@@ -48,6 +48,8 @@ EXIT_USAGE = 2
 CRYPTO_HINT = "asymmetric keys need `pip install 'sanic-jwt-extended[crypto]'`"
 _CURVE_ALGORITHMS = {"P-256": "ES256", "P-384": "ES384", "P-521": "ES512", "secp256k1": "ES256K"}
 _DURATION = re.compile(r"(\d+)([smhdw]?)")
+# Far beyond any real lifetime, and far from where datetime arithmetic overflows.
+_MAX_DURATION = 100 * 366 * 86400
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
@@ -67,7 +69,10 @@ def parse_duration(text: str) -> timedelta:
     match = _DURATION.fullmatch(text.strip())
     if match is None or int(match.group(1)) <= 0:
         raise CLIError(f"{text!r} is not a positive duration such as 90, 90s, 15m, 12h, 30d or 2w")
-    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+    seconds = int(match.group(1)) * _UNITS[match.group(2)]
+    if seconds > _MAX_DURATION:
+        raise CLIError(f"{text!r} is longer than 100 years")
+    return timedelta(seconds=seconds)
 
 
 def _json_or_text(text: str) -> Any:
@@ -189,7 +194,7 @@ def build_config(args: argparse.Namespace, *, signing: bool) -> tuple[Config, Ke
         raise CLIError("give either a secret or --key, not both")
     if secret is not None:
         config.secret_key = secret
-        if args.algorithm is None and config.algorithm[:2] != "HS":
+        if args.algorithm is None and isinstance(config.algorithm, str) and config.algorithm[:2] != "HS":
             raise CLIError("a secret needs an HS* algorithm; pass --algorithm HS256/HS384/HS512")
     elif key is not None:
         if isinstance(key, Mapping) and "keys" in key:
