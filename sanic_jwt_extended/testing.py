@@ -10,6 +10,8 @@ Time: the library reads the wall clock when it issues a token and on every check
 instead of the clock: ``issued_at=``/``age=`` re-sign a token as if it had been issued at
 another moment (every time claim shifted together), which is enough to test expiry,
 fresh windows, ``nbf``, leeway and "log out everywhere" without sleeping or patching time.
+The library reads ``time.time()`` and ``datetime.now(timezone.utc)`` at each use, so
+time-machine and freezegun move its clock too (docs/testing.md tells which way controls what).
 """
 
 from __future__ import annotations
