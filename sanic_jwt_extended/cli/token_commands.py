@@ -1,0 +1,166 @@
+"""``decode`` and ``token``: verify and mint through ``Config.seal()``, ``keys`` and ``codec``,
+the code an app runs, so the same options mean the same rules."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+import sys
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from .. import codec
+from ..exceptions import JWTExtendedException, TokenCreationError
+from ..testing import TokenFactory
+from .inputs import (
+    EXIT_REJECTED,
+    CLIError,
+    build_config,
+    dates,
+    load_manager,
+    pairs,
+    parse_duration,
+    read_token,
+    unverified,
+)
+
+__all__ = ("cmd_decode", "cmd_token")
+
+
+def _rejected(error: JWTExtendedException, token: str, algorithms: Sequence[str]) -> CLIError:
+    hint = ""
+    if error.code == "invalid_algorithm":
+        alg = unverified(token)[0].get("alg")
+        hint = f" (the token says alg={alg!r}; verifying with {tuple(algorithms)})"
+    return CLIError(f"token rejected: {error.message} [{error.code}]{hint}", EXIT_REJECTED)
+
+
+def cmd_decode(args: argparse.Namespace) -> int:
+    token = read_token(args.token)
+    if args.app is not None:
+        manager = load_manager(args.app, args)
+        try:
+            verified = manager.decode_token(token)
+        except JWTExtendedException as error:
+            raise _rejected(error, token, manager.config.decode_algorithms or ()) from None
+        header, claims = verified.header, verified.raw_data
+        print(json.dumps({"verified": True, "header": header, "claims": claims, "dates": dates(claims)}, indent=2))
+        return 0
+    built = build_config(args, signing=False)
+    if built is None:
+        header, claims = unverified(token)
+        print(
+            "UNVERIFIED: the signature and claims were NOT checked "
+            "(pass --secret, --secret-file, --secret-env or --key to verify).",
+            file=sys.stderr,
+        )
+    else:
+        config, keys = built
+        required = ["iat", "jti", "type", config.identity_claim] + (["exp"] if config.require_exp else [])
+        try:
+            header, claims = codec.decode(
+                token,
+                keys=keys,
+                audience=config.default_aud,
+                issuer=config.default_iss,
+                leeway=float(config.leeway),  # type: ignore[arg-type]  # seal() made it a float
+                required=required,
+                max_bytes=config.max_token_bytes,
+            )
+        except JWTExtendedException as error:
+            raise _rejected(error, token, keys.decode_algorithms) from None
+    document = {"verified": built is not None, "header": header, "claims": claims, "dates": dates(claims)}
+    print(json.dumps(document, indent=2, ensure_ascii=False))
+    return 0
+
+
+# -- token ----------------------------------------------------------------------------------------
+
+
+def _one_or_list(values: list[str] | None) -> str | list[str] | None:
+    return None if not values else values[0] if len(values) == 1 else values
+
+
+def _mint_with_app(args: argparse.Namespace) -> str:
+    # The app's own manager: its configuration and its loaders, exactly.
+    tokens = TokenFactory(load_manager(args.app, args))
+    expires: timedelta | bool | None = None
+    if args.expires is not None:
+        expires = False if args.expires == "never" else parse_duration(args.expires)
+    options: dict[str, Any] = {
+        "role": _one_or_list(args.role),
+        "expires_delta": expires,
+        "public_claims": pairs(args.claim, "--claim") or None,
+        "private_claims": pairs(args.private_claim, "--private-claim") or None,
+        "additional_headers": pairs(args.header, "--header") or None,
+        "iss": args.iss,
+        "aud": _one_or_list(args.aud),
+        "age": parse_duration(args.issued_ago) if args.issued_ago else None,
+    }
+    try:
+        if args.refresh:
+            return tokens.refresh(args.identity, **options)
+        fresh = parse_duration(args.fresh_for) if args.fresh_for else bool(args.fresh)
+        return tokens.access(args.identity, fresh=fresh, **options)
+    except JWTExtendedException as error:
+        raise CLIError(str(error)) from None
+    except Exception as error:  # the app's loaders are user code: report, never a traceback
+        raise CLIError(f"--app {args.app}: minting failed ({type(error).__name__}: {error})") from None
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    if args.refresh and (args.fresh or args.fresh_for):
+        raise CLIError("refresh tokens are never fresh: drop --fresh/--fresh-for")
+    if args.app is not None:
+        print(_mint_with_app(args))
+        return 0
+    if args.role:
+        args.set = [*(args.set or []), "use_acl=true"]
+    built = build_config(args, signing=True)
+    if built is None:
+        raise CLIError("token needs a key: --secret, --secret-file, --secret-env or --key")
+    config, keys = built
+    token_type = "refresh" if args.refresh else "access"
+    fresh: bool | timedelta | None = (
+        None if args.refresh else (parse_duration(args.fresh_for) if args.fresh_for else args.fresh)
+    )
+    lifetime: timedelta | bool
+    if args.expires is None:
+        lifetime = config.access_token_expires if token_type == "access" else config.refresh_token_expires  # type: ignore[assignment]
+    elif args.expires == "never":
+        if config.require_exp:
+            raise CLIError(
+                "--expires never: this configuration refuses tokens without exp; add --set require_exp=false"
+            )
+        lifetime = False
+    else:
+        lifetime = parse_duration(args.expires)
+    now = datetime.now(timezone.utc) - (parse_duration(args.issued_ago) if args.issued_ago else timedelta(0))
+    try:
+        claims = codec.build_claims(
+            identity=args.identity,
+            token_type=token_type,
+            now=now,
+            expires_delta=lifetime,
+            identity_claim=config.identity_claim,
+            fresh=fresh,
+            role=_one_or_list(args.role),
+            acl_claim=config.acl_claim,
+            public_claims=pairs(args.claim, "--claim"),
+            private_claims=pairs(args.private_claim, "--private-claim"),
+            public_claim_namespace=config.public_claim_namespace,
+            private_claim_prefix=config.private_claim_prefix,
+            iss=args.iss if args.iss is not None else config.default_iss,
+            aud=_one_or_list(args.aud) or config.default_aud,
+            # As the manager does: a CSRF value when tokens may travel in cookies, a
+            # rotation family for each new refresh token.
+            csrf=secrets.token_urlsafe(32) if config.csrf_protect and "cookies" in config.token_location else None,
+            family=str(uuid.uuid4()) if args.refresh and config.refresh_token_rotation else None,
+        )
+        print(codec.encode(claims, keys=keys, headers=pairs(args.header, "--header")))
+    except TokenCreationError as error:
+        raise CLIError(str(error)) from None
+    return 0
