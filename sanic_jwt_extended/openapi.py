@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import logging
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
 
 __all__ = ("SCHEME_NAMES", "add_openapi")
 
+logger = logging.getLogger("sanic_jwt_extended")
+
 # Security scheme names, by (location, refresh). The body location has none: OpenAPI
 # security schemes live in headers, cookies and the query string only.
 SCHEME_NAMES: dict[tuple[str, bool], str] = {
@@ -38,6 +41,7 @@ SCHEME_NAMES: dict[tuple[str, bool], str] = {
     ("cookies", True): "jwt_refresh_cookie",
     ("query_string", True): "jwt_refresh_query",
 }
+_BUILDERS = "sanic_ext.extensions.openapi.builders"  # where sanic-ext 21.x-25.x keep the registry
 _SPEC_ROUTE = "openapi.spec"  # name of sanic-ext's openapi.json route, under the app's name
 # Base scheme name -> (name in this app's document, add_security_scheme arguments).
 Schemes = dict[str, tuple[str, dict[str, Any]]]
@@ -65,9 +69,16 @@ def add_openapi(app: Sanic[Any, Any], config: Config) -> bool:
 def _document(app: Sanic[Any, Any], config: Config) -> None:
     if not any(route.name == f"{app.name}.{_SPEC_ROUTE}" for route in app.router.routes):
         return  # not extended, or OAS turned off: leave the process-wide registry alone
-    builders: Any = importlib.import_module("sanic_ext.extensions.openapi.builders")
-    store: Any = builders.OperationStore()
-    defaults = vars(builders.OperationBuilder())
+    try:
+        builders: Any = importlib.import_module(_BUILDERS)
+        store: Any = builders.OperationStore()
+        defaults = vars(builders.OperationBuilder())
+        # The builder openapi.json is served from (app.ext.openapi caches the first one it saw).
+        specification: Any = builders.SpecificationBuilder()
+    except (ImportError, AttributeError) as error:
+        # sanic-ext is not pinned: a release that moves these must not stop the app from serving.
+        logger.warning("OpenAPI: protected routes are not documented, this sanic-ext is not supported (%s)", error)
+        return
     schemes = _schemes(app, config)
     used: set[str] = set()
     for target, req in _protected_operations(app):
@@ -81,8 +92,6 @@ def _document(app: Sanic[Any, Any], config: Config) -> None:
         if not operation.security:
             for alternative in requirement:
                 operation.secured(alternative)
-    # The builder openapi.json is served from (app.ext.openapi caches the instance it saw first).
-    specification: Any = builders.SpecificationBuilder()
     for name, definition in schemes.values():
         if name in used:
             specification.add_security_scheme(name, **definition)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 import textwrap
@@ -16,6 +17,7 @@ from sanic_ext import openapi
 from sanic_ext.extensions.openapi.builders import OperationStore, SpecificationBuilder
 
 from sanic_jwt_extended import JWT, JWTManager, jwt_optional, jwt_required, refresh_jwt_required
+from sanic_jwt_extended import openapi as openapi_module
 from sanic_jwt_extended.openapi import add_openapi
 
 from .conftest import SECRET, Client
@@ -373,6 +375,20 @@ def test_app_without_the_openapi_extension_leaves_the_registry_alone() -> None:
     assert Client(app).get("/docs/openapi.json").status == 404
     assert Client(app).get("/me").status == 401
     assert view not in OperationStore()
+
+
+def test_unsupported_sanic_ext_logs_and_serves(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A future sanic-ext without the names we use: the app still starts and says why.
+    monkeypatch.setattr(openapi_module, "_BUILDERS", "sanic_ext.extensions.openapi.moved")
+    app, _ = new_app()
+    route(app, "/me", jwt_required)
+    with caplog.at_level(logging.WARNING, logger="sanic_jwt_extended"):
+        doc = document(app)
+    assert security(doc, "/me") is None
+    assert any("not documented" in record.getMessage() for record in caplog.records)
+    assert Client(app).get("/me").status == 401
 
 
 def test_without_sanic_ext_nothing_is_registered_or_imported() -> None:
