@@ -139,7 +139,8 @@ def _merge(target: Any, inner: Any, defaults: dict[str, Any]) -> None:
         default = defaults.get(name, missing)
         if value == default:
             continue
-        current = getattr(target, name, missing)
+        # The instance's own value: a class-level default (``deprecated = False``) is no value.
+        current = vars(target).get(name, missing)
         if isinstance(value, list) and isinstance(current, list):
             current.extend(item for item in value if item not in current)
         elif isinstance(value, dict) and isinstance(current, dict):

@@ -228,6 +228,7 @@ def test_other_openapi_decorators_survive_either_order(position: str) -> None:
             openapi.description("The caller's identity."),
             openapi.tag("account"),
             openapi.response(200, {"application/json": {"identity": str}}, "The identity"),
+            openapi.deprecated(),
         ):
             view = decorate(view)
         return view
@@ -250,6 +251,7 @@ def test_other_openapi_decorators_survive_either_order(position: str) -> None:
     assert operation["description"] == "The caller's identity."
     assert operation["tags"] == ["account"]
     assert operation["responses"]["200"]["description"] == "The identity"
+    assert operation["deprecated"] is True
     assert operation["security"] == [{"jwt_header": []}]
     assert "/hidden" not in doc["paths"]
 
