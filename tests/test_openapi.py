@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
 import textwrap
@@ -37,6 +38,7 @@ def _fresh_sanic_ext() -> Iterator[None]:
 
 def new_app(name: str = "oas_app", **options: Any) -> tuple[Sanic, JWTManager]:
     app = Sanic(name)
+    app.config.AUTO_EXTEND = True  # conftest turns it off for the rest of the suite
     with JWT.initialize(app) as manager:
         manager.config.secret_key = SECRET
         for option, value in options.items():
@@ -368,9 +370,10 @@ def test_two_apps_with_different_configs_in_one_process() -> None:
 # -- when sanic-ext is not there, or not in use -------------------------------------------------
 
 
-def test_app_without_the_openapi_extension_leaves_the_registry_alone() -> None:
+@pytest.mark.parametrize("option", ["OAS", "AUTO_EXTEND"])
+def test_app_without_the_openapi_extension_leaves_the_registry_alone(option: str) -> None:
     app, manager = new_app()
-    app.config.OAS = False
+    app.config[option] = False
     view = jwt_required(ok)
     app.get("/me")(view)
     assert add_openapi(Sanic("probe"), manager.config) is True  # sanic-ext is installed here
@@ -421,6 +424,9 @@ def test_without_sanic_ext_nothing_is_registered_or_imported() -> None:
         print("ok")
         """
     )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False)
+    env = {**os.environ, "SANIC_AUTO_EXTEND": "true"}
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False, env=env
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("ok")
