@@ -92,6 +92,10 @@ def _document(app: Sanic[Any, Any], config: Config) -> None:
         if not operation.security:
             for alternative in requirement:
                 operation.secured(alternative)
+    # Also the schemes a hand-written requirement names, e.g. on a verify_jwt_in_request guard.
+    for function in _documented_functions(app):
+        if function in store:
+            used.update(name for alternative in store[function].security for name in alternative)
     for name, definition in schemes.values():
         if name in used:
             specification.add_security_scheme(name, **definition)
@@ -116,6 +120,16 @@ def _protected_operations(app: Sanic[Any, Any]) -> Iterator[tuple[Any, Requireme
             req = getattr(function, REQUIREMENTS_ATTR, None) or outer
             if req is not None:
                 yield function, req
+
+
+def _documented_functions(app: Sanic[Any, Any]) -> Iterator[Any]:
+    """Every function sanic-ext documents for ``app``, protected or not."""
+    for route in app.router.routes:
+        view_class = getattr(route.handler, "view_class", None)
+        if view_class is None:
+            yield route.handler
+        else:
+            yield from (getattr(view_class, method.lower(), None) for method in route.methods)
 
 
 def _wrapped_chain(function: Any) -> Iterator[Any]:

@@ -17,7 +17,14 @@ from sanic.views import HTTPMethodView
 from sanic_ext import openapi
 from sanic_ext.extensions.openapi.builders import OperationStore, SpecificationBuilder
 
-from sanic_jwt_extended import JWT, JWTManager, jwt_optional, jwt_required, refresh_jwt_required
+from sanic_jwt_extended import (
+    JWT,
+    JWTManager,
+    jwt_optional,
+    jwt_required,
+    refresh_jwt_required,
+    verify_jwt_in_request,
+)
 from sanic_jwt_extended import openapi as openapi_module
 from sanic_jwt_extended.openapi import add_openapi
 
@@ -218,6 +225,22 @@ def test_manual_secured_is_kept_once_above_or_below() -> None:
             # A hand-written requirement wins over ours (it may combine ours with other schemes).
             assert security(doc, path) == [{"api_key": []}], path
         assert "jwt_header" in schemes(doc)
+
+
+def test_a_custom_guard_can_name_our_schemes() -> None:
+    # verify_jwt_in_request inside a view is invisible from outside: the view says it itself.
+    app, _ = new_app(token_location=["headers", "cookies"])
+
+    @app.get("/custom")
+    @openapi.secured("jwt_cookie")
+    async def custom(request: Request) -> HTTPResponse:
+        await verify_jwt_in_request(request, locations=["cookies"])
+        return json({})
+
+    doc = document(app)
+    assert security(doc, "/custom") == [{"jwt_cookie": []}]
+    assert list(schemes(doc)) == ["jwt_cookie"]
+    assert Client(app).get("/custom").status == 401
 
 
 @pytest.mark.parametrize("position", ["above", "below"])
