@@ -41,7 +41,7 @@ SCHEME_NAMES: dict[tuple[str, bool], str] = {
     ("cookies", True): "jwt_refresh_cookie",
     ("query_string", True): "jwt_refresh_query",
 }
-_BUILDERS = "sanic_ext.extensions.openapi.builders"  # where sanic-ext 21.x-25.x keep the registry
+_BUILDERS = "sanic_ext.extensions.openapi.builders"  # the registry's home (checked against 25.12)
 _SPEC_ROUTE = "openapi.spec"  # name of sanic-ext's openapi.json route, under the app's name
 # Base scheme name -> (name in this app's document, add_security_scheme arguments).
 Schemes = dict[str, tuple[str, dict[str, Any]]]

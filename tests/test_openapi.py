@@ -227,6 +227,17 @@ def test_manual_secured_is_kept_once_above_or_below() -> None:
         assert "jwt_header" in schemes(doc)
 
 
+def test_document_over_a_real_server() -> None:
+    # The ASGI client above runs the startup listeners through the lifespan; a real server
+    # runs them from its own startup: same order, same document.
+    app, _ = new_app(token_location=["headers", "query_string"])
+    route(app, "/me", jwt_required)
+    _, response = app.test_client.get("/docs/openapi.json")
+    assert response.status == 200
+    assert response.json["paths"]["/me"]["get"]["security"] == [{"jwt_header": []}, {"jwt_query": []}]
+    assert set(response.json["components"]["securitySchemes"]) == {"jwt_header", "jwt_query"}
+
+
 def test_a_custom_guard_can_name_our_schemes() -> None:
     # verify_jwt_in_request inside a view is invisible from outside: the view says it itself.
     app, _ = new_app(token_location=["headers", "cookies"])
