@@ -30,6 +30,7 @@ from .exceptions import ConfigurationError, TokenCreationError
 from .handler import Handler
 from .jwks import RemoteKeys
 from .keys import KeySet
+from .openapi import add_openapi
 from .revocation import Revocation
 from .tokens import Token
 from .verification import STATE_ATTR, manager_of_app
@@ -145,6 +146,7 @@ class JWTManager:
     def _register(self) -> None:
         setattr(self.app.ctx, STATE_ATTR, self)
         register_hooks(self)
+        add_openapi(self.app, self.config)
 
     def _reissue(self, token: Token, token_type: str) -> str:
         """A new token with the same identity, roles, custom claims and family; never fresh."""
