@@ -21,14 +21,13 @@ KEYS = load_keys(
     public_key=None,
     allow_weak_secret=False,
 )
-NOW = datetime.now(timezone.utc)
-
 
 def claims(**overrides: Any) -> dict[str, Any]:
     base: dict[str, Any] = {
         "identity": "a",
         "token_type": "access",
-        "now": NOW,
+        # Taken per call: a module-level time expires mid-run on a slow machine.
+        "now": datetime.now(timezone.utc),
         "expires_delta": timedelta(minutes=1),
         "identity_claim": "sub",
     }
