@@ -115,6 +115,7 @@ class Mirror:
 
     async def _run(self) -> None:
         delay = _MIN_DELAY
+        failing: str | None = None  # the reason of the current run of failures, logged once
         while not self._stopping:
             try:
                 if self.last_id is None:
@@ -124,11 +125,15 @@ class Mirror:
                 self._resume = False
                 async for _ in self._follow():
                     delay = _MIN_DELAY
+                    if failing is not None:
+                        logger.warning("blocklist mirror back in sync at event %s", self.last_id)
+                        failing = None
             except asyncio.CancelledError:
                 raise
             except _Gap as gap:
                 self.fresh_until = 0.0
                 self.last_id = None
+                failing = "gap"
                 logger.warning("blocklist mirror: %s; re-reading the blocklist, checking Redis directly meanwhile", gap)
             except Exception as error:  # the task must outlive anything
                 if self._stopping:
@@ -136,14 +141,12 @@ class Mirror:
                 self.fresh_until = 0.0
                 self._resume = True
                 self.reconnects += 1
+                reason = f"{type(error).__name__}: {str(error)[:200]}"
                 # The reason only: no token ever reaches this task, and redis-py's messages
-                # name the address, never a password.
-                logger.warning(
-                    "blocklist mirror out of sync (%s: %s); checking Redis directly, retrying in %.2f s",
-                    type(error).__name__,
-                    str(error)[:200],
-                    delay,
-                )
+                # name the address, never a password. Logged once per reason, not per retry.
+                log = logger.debug if reason == failing else logger.warning
+                log("blocklist mirror out of sync (%s); checking Redis directly, retrying with backoff", reason)
+                failing = reason
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, _MAX_DELAY)
 
