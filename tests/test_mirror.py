@@ -1,4 +1,4 @@
-"""RedisBlocklist(local_mirror=True): local checks kept current by pub/sub, with a real Redis."""
+"""RedisBlocklist(local_mirror=True): local checks kept current by the event stream, with a real Redis."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def test_mirror_sees_revocations_from_another_process_without_round_trips(clean_
         await wait_for(lambda: _true(mirror.synced))
         # the snapshot brought the revocation made before the reader started
         assert await reader.check("before-start", "a", 0, None) is REVOKED
-        # a revocation made elsewhere arrives by pub/sub, well under 100 ms
+        # a revocation made elsewhere arrives through the stream, well under 100 ms
         await writer.revoke("later", time.time() + 60)
         delay = await wait_for(lambda: _is(reader.check("later", "a", 0, None), REVOKED))
         assert delay < 0.1

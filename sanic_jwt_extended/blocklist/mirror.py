@@ -36,6 +36,10 @@ __all__ = ("Mirror", "MirrorState")
 
 logger = logging.getLogger("sanic_jwt_extended")
 _STATES = {"revoked": RevocationState.REVOKED, "used": RevocationState.REUSED}
+_POSITION = """
+local last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
+return {redis.call('GET', KEYS[1]) or '0', last[1] and last[1][1] or '0-0'}
+"""
 _BATCH = 1000  # entries per XREAD and keys per snapshot round trip
 _MIN_DELAY, _MAX_DELAY = 0.05, 2.0  # retry backoff, seconds
 
@@ -70,10 +74,11 @@ class _Gap(Exception):
 class Mirror:
     """One event loop's copy of the blocklist and the task that keeps it in step."""
 
-    def __init__(self, client: Any, prefix: str, stream: str, max_lag: float, block: float) -> None:
+    def __init__(self, client: Any, prefix: str, stream: str, seq: str, max_lag: float, block: float) -> None:
         self.client = client
         self.prefix = prefix
         self.stream = stream
+        self.seq_key = seq
         self.max_lag = max_lag
         self.block_ms = max(1, int(block * 1000))
         self.store = InMemoryBlocklist()
@@ -81,7 +86,7 @@ class Mirror:
         self.fresh_until = 0.0
         self.heard: float | None = None
         self.last_id: str | None = None
-        self.seq: int | None = None
+        self.seq = 0  # the number of the last event applied; the next must be seq + 1
         self.reconnects = 0
         self.task: asyncio.Task[None] | None = None
         # Cancelling alone is not enough: on Python 3.11 a cancel that lands as redis-py's
@@ -152,12 +157,11 @@ class Mirror:
 
     async def _resync(self) -> None:
         """Snapshot every key, then follow the stream from the entry that was last before it."""
-        entries = await self.client.xrevrange(self.stream, count=1)
-        if entries:
-            last_id, fields = entries[0]
-            position, seq = _text(last_id), int(_text(_field(fields, "s")))
-        else:
-            position, seq = "0-0", None  # no stream yet: every event it will ever hold is new
+        # One script: the counter and the stream's last entry as of the same instant (both
+        # keys share a slot on a cluster). An empty stream resumes from 0-0, and the counter
+        # still tells whether its first entry is the next event or a later one.
+        seq, position = await self.client.eval(_POSITION, 2, self.seq_key, self.stream)
+        seq, position = int(_text(seq)), _text(position)
         await self._snapshot()
         self.last_id, self.seq = position, seq
 
@@ -165,8 +169,10 @@ class Mirror:
         """After an error, resume only if our last entry is still there (nothing was trimmed
         past it, and this is the same stream, not an emptied Redis refilling it)."""
         position = str(self.last_id)
+        if position == "0-0":
+            return  # nothing read yet: reading from the start, the numbers tell any gap
         entries = await self.client.xrange(self.stream, min=position, max=position)
-        if not entries or (self.seq is not None and int(_text(_field(entries[0][1], "s"))) != self.seq):
+        if not entries or int(_text(_field(entries[0][1], "s"))) != self.seq:
             raise _Gap(f"the stream no longer holds event {position}")
 
     async def _follow(self) -> Any:
@@ -190,7 +196,7 @@ class Mirror:
             raw, until_ms = _text(_field(fields, "v")), _text(_field(fields, "u"))
         except (KeyError, ValueError) as error:
             raise _Gap(f"unreadable event {entry_id}") from error
-        if self.seq is not None and seq != self.seq + 1:
+        if seq != self.seq + 1:
             raise _Gap(f"events {self.seq + 1}..{seq - 1} are no longer in the stream")
         until = float(until_ms) / 1000 if until_ms else None
         self.record(table, key, raw, until)

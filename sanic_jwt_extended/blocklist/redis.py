@@ -137,7 +137,7 @@ class RedisBlocklist:
             # The blocking read times out well inside the lag (an idle stream must still
             # prove the link alive) and inside the socket timeout.
             block = min(self.mirror_max_lag / 4, self._timeout / 2)
-            mirror = Mirror(self._mirror_client(), self._prefix, self._stream, self.mirror_max_lag, block)
+            mirror = Mirror(self._mirror_client(), self._prefix, self._stream, self._seq, self.mirror_max_lag, block)
             self._mirrors[loop] = mirror
             mirror.start()
         self._last = (loop, mirror)
@@ -300,4 +300,9 @@ def _has_hash_tag(prefix: str) -> bool:
 
 
 def _legacy_value(table: str, value: str) -> Any:
-    return float(value) if table == "id" else True if table == "fam" else value
+    """The value as mirrors before the stream decoded it (a RevocationState value for jtis)."""
+    if table == "id":
+        return float(value)
+    if table == "fam":
+        return True
+    return RevocationState.REUSED.value if value == "used" else RevocationState.REVOKED.value
