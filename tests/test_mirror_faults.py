@@ -254,3 +254,26 @@ def test_writers_still_publish_the_message_older_mirrors_read(clean_redis: str) 
         ("id", "alice", 1000.5),
         ("fam", "fam", True),
     ]
+
+
+def test_a_malformed_event_is_logged_and_skipped_by_a_resnapshot(
+    clean_redis: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def scenario() -> None:
+        reader = RedisBlocklist(clean_redis, local_mirror=True, mirror_max_lag=LAG)
+        writer = RedisBlocklist(clean_redis)
+        mirror = reader.mirror()
+        assert mirror is not None
+        await wait_for(lambda: _true(mirror.synced))
+        admin = from_url(clean_redis)
+        seq = await admin.incr("sanic-jwt:seq")
+        await admin.xadd("sanic-jwt:stream", {"s": seq, "t": "id", "k": "x", "v": "not a number", "u": ""})
+        await admin.aclose()
+        await writer.revoke("after", later())
+        await wait_for(lambda: _true(reader.check_local("after", "a", 0, None) is REVOKED), timeout=5)
+        await writer.close()
+        await reader.close()
+
+    with caplog.at_level(logging.WARNING, logger="sanic_jwt_extended"):
+        asyncio.run(scenario())
+    assert "unreadable event" in caplog.text

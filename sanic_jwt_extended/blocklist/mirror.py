@@ -140,6 +140,9 @@ class Mirror:
                 self.last_id = None
                 failing = "gap"
                 logger.warning("blocklist mirror: %s; re-reading the blocklist, checking Redis directly meanwhile", gap)
+                # Briefly: a stream trimmed faster than a snapshot must not become a busy loop.
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, _MAX_DELAY)
             except Exception as error:  # the task must outlive anything
                 if self._stopping:
                     return
@@ -194,12 +197,16 @@ class Mirror:
             seq = int(_text(_field(fields, "s")))
             table, key = _text(_field(fields, "t")), _text(_field(fields, "k"))
             raw, until_ms = _text(_field(fields, "v")), _text(_field(fields, "u"))
+            until = float(until_ms) / 1000 if until_ms else None
         except (KeyError, ValueError) as error:
+            # Re-reading the keys still learns what this event wrote, and moves past it.
             raise _Gap(f"unreadable event {entry_id}") from error
         if seq != self.seq + 1:
             raise _Gap(f"events {self.seq + 1}..{seq - 1} are no longer in the stream")
-        until = float(until_ms) / 1000 if until_ms else None
-        self.record(table, key, raw, until)
+        try:
+            self.record(table, key, raw, until)
+        except ValueError as error:
+            raise _Gap(f"unreadable event {entry_id}") from error
         self.last_id, self.seq = entry_id, seq
 
     def record(self, table: str, name: str, raw: str, until: float | None) -> None:
