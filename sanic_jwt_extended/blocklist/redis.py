@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import warnings
 import weakref
 from typing import TYPE_CHECKING, Any
 
@@ -80,13 +81,24 @@ class RedisBlocklist:
         key_prefix: str = "sanic-jwt:",
         socket_timeout: float = 2.0,
         local_mirror: bool = False,
-        mirror_max_lag: float = 1.0,
+        mirror_max_lag: float | None = None,
         stream_maxlen: int = 100_000,
         cluster: bool = False,
         health_check_interval: float | None = None,
     ) -> None:
         if (url is None) == (client is None):
             raise ConfigurationError("blocklist: RedisBlocklist needs exactly one of url= or client=.")
+        if health_check_interval is not None:
+            warnings.warn(
+                "RedisBlocklist(health_check_interval=) is replaced by mirror_max_lag=, the staleness bound",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            if mirror_max_lag is None:
+                # The old mirror noticed a dead link within about twice the interval.
+                mirror_max_lag = min(1.0, 2 * health_check_interval)
+        if mirror_max_lag is None:
+            mirror_max_lag = 1.0
         if not mirror_max_lag > 0:
             raise ConfigurationError("blocklist: RedisBlocklist(mirror_max_lag=) must be a positive number of seconds.")
         if not isinstance(stream_maxlen, int) or stream_maxlen < 100:
@@ -100,7 +112,6 @@ class RedisBlocklist:
             raise ConfigurationError(
                 "blocklist: RedisBlocklist needs the redis package: pip install 'sanic-jwt-extended[redis]'."
             ) from error
-        del health_check_interval  # superseded by mirror_max_lag; accepted for old callers
         self._url = url
         self._client = client
         self._cluster = cluster or isinstance(client, RedisCluster)
