@@ -58,7 +58,8 @@ class MirrorState:
     """What one event loop's mirror knows about itself (``RedisBlocklist.mirror_state()``).
 
     ``lag``: seconds since the mirror last heard from Redis (``None`` before the first
-    read). ``reconnects``: how many times the task recovered from an error.
+    read). ``reconnects``: how many errors the task has met, each followed by a new attempt
+    (resuming from ``last_event_id`` when it can).
     """
 
     synced: bool
