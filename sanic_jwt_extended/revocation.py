@@ -6,6 +6,7 @@ several strings verify to the same claims (base64 padding, ECDSA malleability).
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 import time
@@ -118,6 +119,25 @@ class Revocation:
         await self._need_store().revoke(jti, self._until(token))
 
     async def revoke_all(self, identity: str) -> None:
-        # Kept without expiry: a token created with a long custom expires_delta must not
-        # outlive "log out everywhere". One entry per identity stays small.
-        await self._need_store().revoke_identity(identity, time.time(), None)
+        """Refuse every token of ``identity`` issued before this returns, and none after.
+
+        ``iat`` carries whole milliseconds (truncated), and the store refuses ``iat <
+        cutoff``. The cutoff is a millisecond still ahead of the clock when the store has
+        acknowledged it (so every token issued until then is older), and we return only
+        once the clock has reached it (so every token issued after is not).
+        """
+        store = self._need_store()
+        margin = 1  # ms ahead of the clock: one is enough for an in-process store
+        while True:
+            cutoff = time.time_ns() // 1_000_000 + margin
+            # Kept without expiry: a token created with a long custom expires_delta must
+            # not outlive "log out everywhere". One entry per identity stays small.
+            await store.revoke_identity(identity, cutoff / 1000, None)
+            if time.time_ns() // 1_000_000 < cutoff:
+                break
+            # The write took longer than the margin: a token issued meanwhile could carry
+            # the cutoff's millisecond. Cutoffs only grow, so a later one is simply stricter.
+            margin *= 4
+        # At most `margin` ms; a sleep, not an event: nothing but the clock can end it.
+        while (left := cutoff * 1_000_000 - time.time_ns()) > 0:  # noqa: ASYNC110
+            await asyncio.sleep(left / 1e9)

@@ -32,11 +32,12 @@ def run(make: Callable[[], Awaitable[T]], store: object = None) -> T:
     return asyncio.run(scenario())
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis", "redis-mirror"])
 def store(request: pytest.FixtureRequest) -> Blocklist:
     if request.param == "memory":
         return InMemoryBlocklist()
-    return RedisBlocklist(request.getfixturevalue("clean_redis"), key_prefix="test:")
+    mirror = request.param == "redis-mirror"
+    return RedisBlocklist(request.getfixturevalue("clean_redis"), key_prefix="test:", local_mirror=mirror)
 
 
 def later(seconds: float = 60) -> float:
@@ -67,7 +68,8 @@ def test_revoke_identity_cuts_by_issue_time(store: Blocklist) -> None:
             await store.check("d", "bob", cutoff - 10, None),
         )
 
-    assert run(scenario, store) == (REVOKED, REVOKED, VALID, VALID)
+    # strict: the cutoff names the first instant that stays valid
+    assert run(scenario, store) == (REVOKED, VALID, VALID, VALID)
 
 
 def test_revoke_identity_keeps_the_latest_cutoff(store: Blocklist) -> None:
@@ -157,7 +159,7 @@ def test_redis_with_a_client(clean_redis: str) -> None:
         state = await store.check("j", "a", 0, None)
         keys = await client.keys("given:*")
         await client.aclose()
-        assert keys == [b"given:jti:j"]
+        assert sorted(keys) == [b"given:jti:j", b"given:seq", b"given:stream"]
         return state
 
     assert run(scenario, store) is REVOKED
@@ -185,5 +187,23 @@ def test_check_local_agrees_with_check_or_abstains(store: Blocklist) -> None:
     for checked, local in answers:
         assert local is None or local is checked
     # the in-memory store always knows; Redis without a mirror never answers locally
-    expected_local = [checked for checked, _ in answers] if isinstance(store, InMemoryBlocklist) else [None] * 5
-    assert [local for _, local in answers] == expected_local
+    if isinstance(store, InMemoryBlocklist):
+        assert [local for _, local in answers] == [checked for checked, _ in answers]
+    elif not store.local_mirror:  # type: ignore[attr-defined]
+        assert [local for _, local in answers] == [None] * 5
+
+
+def test_redis_options_are_checked_at_construction() -> None:
+    url = "redis://127.0.0.1:1/0"
+    for options, option in (
+        ({"mirror_max_lag": 0}, "mirror_max_lag"),
+        ({"stream_maxlen": 10}, "stream_maxlen"),
+        ({"client": object(), "cluster": True}, "cluster"),
+    ):
+        arguments: dict[str, Any] = {"url": None, **options} if "client" in options else {"url": url, **options}
+        with pytest.raises(ConfigurationError, match=option):
+            RedisBlocklist(**arguments)
+    with pytest.warns(DeprecationWarning, match="mirror_max_lag"):
+        store = RedisBlocklist(url, health_check_interval=0.2)
+    assert store.mirror_max_lag == pytest.approx(0.4)
+    assert RedisBlocklist(url).mirror_max_lag == 1.0  # the documented default

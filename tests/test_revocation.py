@@ -13,7 +13,7 @@ from sanic.response import HTTPResponse, json
 from sanic_jwt_extended import JWT, InMemoryBlocklist, JWTManager, RedisBlocklist, Token, jwt_required
 from sanic_jwt_extended import refresh_jwt_required as refresh_required
 from sanic_jwt_extended.blocklist.base import RevocationState
-from sanic_jwt_extended.exceptions import ConfigurationError
+from sanic_jwt_extended.exceptions import ConfigurationError, RevokedTokenError
 
 from .conftest import SECRET, Client, add_routes, make_app
 from .redis_server import free_port
@@ -309,3 +309,59 @@ def test_redis_store_over_http(clean_redis: str) -> None:
     refresh = manager.create_refresh_token("alice")
     assert client.post("/rotate", refresh).status == 200
     assert client.post("/rotate", refresh).status == 401
+
+
+# --- log out everywhere, then log in, in one request ------------------------------------------
+
+
+@pytest.mark.parametrize("backend", ["memory", "redis", "redis-mirror"])
+def test_revoke_all_then_create_always_works_and_earlier_tokens_never_do(backend: str, request: Any) -> None:
+    # iat carries milliseconds: the cutoff must fall between "issued before revoke_all
+    # returned" and "issued after", 1,000 times out of 1,000.
+    if backend == "memory":
+        store: Any = InMemoryBlocklist()
+    else:
+        store = RedisBlocklist(request.getfixturevalue("clean_redis"), local_mirror=backend == "redis-mirror")
+    _, manager = revocation_app(f"revoke_all_{backend.replace('-', '_')}", blocklist=store)
+    revocation = manager.revocation
+    assert revocation is not None
+
+    async def state(raw: str) -> bool:
+        try:
+            await revocation.check(manager.decode_token(raw))
+        except RevokedTokenError:
+            return False
+        return True
+
+    rounds = 300 if backend == "redis-mirror" else 1000  # the mirror adds nothing to the race: fewer
+
+    async def scenario() -> tuple[int, int]:
+        refused = accepted = 0
+        for _ in range(rounds):
+            before = manager.create_access_token("alice")
+            await manager.revoke_all("alice")
+            after = manager.create_access_token("alice")
+            refused += not await state(before)
+            accepted += await state(after)
+        if isinstance(store, RedisBlocklist):
+            await store.close()
+        return refused, accepted
+
+    assert asyncio.run(scenario()) == (rounds, rounds)
+
+
+def test_revoke_all_then_login_in_one_request(revocation: tuple[Client, JWTManager]) -> None:
+    client, manager = revocation
+
+    @client.app.post("/change-password")
+    @jwt_required
+    async def change_password(request: Request, token: Token) -> HTTPResponse:
+        await manager.revoke_all(str(token.identity))
+        return json({"access_token": manager.create_access_token(token.identity)})
+
+    for _ in range(5):
+        old = manager.create_access_token("alice")
+        response = client.post("/change-password", old)
+        assert response.status == 200
+        assert client.get("/protected", response.json["access_token"]).status == 200
+        assert client.get("/protected", old).status == 401

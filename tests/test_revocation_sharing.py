@@ -6,6 +6,7 @@ Two `python example_app.py --redis URL` processes on two ports stand for two hos
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -94,3 +95,28 @@ def test_redis_outage_fails_closed_and_loses_nothing(
     assert host_b.get("/protected", headers=bearer(valid)).status_code == 200
     assert host_a.get("/protected", headers=bearer(revoked)).status_code == 401
     assert host_b.get("/protected", headers=bearer(revoked)).status_code == 401
+
+
+def test_a_mixed_fleet_plain_and_mirror_hosts_agree_within_the_lag(redis_binary: str, tmp_path: Path) -> None:
+    # Rolling local_mirror out one host at a time: the plain host's revocations reach the
+    # mirror host, and the other way round, within mirror_max_lag.
+    lag = 0.3
+    redis = RedisServer(redis_binary, tmp_path)
+    redis.start()
+    env = {"SANIC_JWT_SECRET_KEY": secrets.token_urlsafe(64)}
+    common = ("--redis", redis.url, "--lag", str(lag))
+    with ExitStack() as stack:
+        stack.callback(redis.stop)
+        plain_url = stack.enter_context(serve("tests/blocklist_app.py", tmp_path / "plain.log", *common, env=env))
+        mirror_url = stack.enter_context(
+            serve("tests/blocklist_app.py", tmp_path / "mirror.log", *common, "--mirror", env=env)
+        )
+        plain = stack.enter_context(httpx.Client(base_url=plain_url, timeout=10))
+        mirror = stack.enter_context(httpx.Client(base_url=mirror_url, timeout=10))
+        for writer, reader in ((plain, mirror), (mirror, plain)):
+            tokens = [writer.post("/login/alice").json()["access_token"] for _ in range(20)]
+            for token in tokens:
+                assert reader.get("/protected", headers=bearer(token)).status_code == 200
+                assert writer.post("/logout", headers=bearer(token)).status_code == 200
+            time.sleep(lag)
+            assert {reader.get("/protected", headers=bearer(token)).status_code for token in tokens} == {401}

@@ -30,7 +30,11 @@ class Blocklist(Protocol):
         """Revoke the token whose verified ``jti`` is ``jti``."""
 
     async def revoke_identity(self, identity: str, issued_before: float, until: float | None) -> None:
-        """Revoke every token of ``identity`` issued at or before ``issued_before``."""
+        """Revoke every token of ``identity`` whose ``iat`` is strictly before ``issued_before``.
+
+        Strict, so the caller can name the first instant that stays valid: ``revoke_all``
+        passes the next whole millisecond (``iat`` carries milliseconds) and waits for it.
+        """
 
     async def revoke_family(self, family: str, until: float | None) -> None:
         """Revoke every refresh token of a rotation family."""

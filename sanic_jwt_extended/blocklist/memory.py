@@ -94,6 +94,6 @@ class InMemoryBlocklist:
             if revoked is not None and revoked[1] > now:
                 return RevocationState.REVOKED
         cutoff = self._id.get(identity)
-        if cutoff is not None and cutoff[1] > now and issued_at <= cutoff[0]:
+        if cutoff is not None and cutoff[1] > now and issued_at < cutoff[0]:
             return RevocationState.REVOKED
         return RevocationState.VALID

@@ -7,33 +7,71 @@ entry exactly when it stops mattering. A check is one pipelined round trip.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
+import warnings
 import weakref
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import BlocklistUnavailableError, ConfigurationError
 from .base import RevocationState
-from .mirror import Mirror, encode_event
+from .mirror import Mirror, MirrorState, encode_event
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
 __all__ = ("RedisBlocklist",)
 
-# Keep the larger cutoff: hosts may call revoke_all in any order.
-_MAX_CUTOFF = """
-local current = redis.call('GET', KEYS[1])
-if (not current) or tonumber(current) < tonumber(ARGV[1]) then
-  redis.call('SET', KEYS[1], ARGV[1])
-end
-if ARGV[2] ~= '' then redis.call('PEXPIREAT', KEYS[1], ARGV[2]) else redis.call('PERSIST', KEYS[1]) end
+logger = logging.getLogger("sanic_jwt_extended")
+
+# Every write runs as one script with its event: the key, then XADD to the stream (and the
+# pub/sub message older mirrors listen for). A write can never exist without its event.
+# KEYS: the entry, the stream, the event counter. ARGV: value, PXAT ms or '', table, name,
+# stream MAXLEN, pub/sub channel, pub/sub message.
+_EVENT = """
+local seq = redis.call('INCR', KEYS[3])
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 's', seq, 't', ARGV[3], 'k', ARGV[4], 'v', value, 'u', ARGV[2])
+redis.call('PUBLISH', ARGV[6], ARGV[7])
 return 1
 """
 
+# ARGV[8]: 'nx' to write only a new key (refresh-token use: exactly one of two rotations wins).
+_SET = (
+    """
+local value = ARGV[1]
+local command = {'SET', KEYS[1], value}
+if ARGV[2] ~= '' then table.insert(command, 'PXAT'); table.insert(command, ARGV[2]) end
+if ARGV[8] == 'nx' then table.insert(command, 'NX') end
+if not redis.call(unpack(command)) then return 0 end
+"""
+    + _EVENT
+)
+
+# Keep the larger cutoff: hosts may call revoke_all in any order.
+_MAX_CUTOFF = (
+    """
+local value = ARGV[1]
+local current = redis.call('GET', KEYS[1])
+if current and tonumber(current) >= tonumber(value) then
+  value = current
+else
+  redis.call('SET', KEYS[1], value)
+end
+if ARGV[2] ~= '' then redis.call('PEXPIREAT', KEYS[1], ARGV[2]) else redis.call('PERSIST', KEYS[1]) end
+"""
+    + _EVENT
+)
+
 
 class RedisBlocklist:
-    """A ``Blocklist`` in Redis. Give it ``url=`` (a client per event loop is made for you)
-    or a ready ``client=`` (``redis.asyncio.Redis`` or ``RedisCluster``)."""
+    """A ``Blocklist`` in Redis. Give it ``url=`` (a client per event loop is made for you;
+    ``cluster=True`` for a Redis Cluster) or a ready ``client=`` (``redis.asyncio.Redis``
+    or ``redis.asyncio.cluster.RedisCluster``).
+
+    ``local_mirror=True`` keeps a copy in each process, trusted for at most
+    ``mirror_max_lag`` seconds after it last heard from Redis. Every write, in either mode,
+    appends to an event stream capped near ``stream_maxlen`` entries.
+    """
 
     def __init__(
         self,
@@ -43,26 +81,54 @@ class RedisBlocklist:
         key_prefix: str = "sanic-jwt:",
         socket_timeout: float = 2.0,
         local_mirror: bool = False,
-        health_check_interval: float = 1.0,
+        mirror_max_lag: float | None = None,
+        stream_maxlen: int = 100_000,
+        cluster: bool = False,
+        health_check_interval: float | None = None,
     ) -> None:
         if (url is None) == (client is None):
             raise ConfigurationError("blocklist: RedisBlocklist needs exactly one of url= or client=.")
+        if health_check_interval is not None:
+            warnings.warn(
+                "RedisBlocklist(health_check_interval=) is replaced by mirror_max_lag=, the staleness bound",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            if mirror_max_lag is None:
+                # The old mirror noticed a dead link within about twice the interval.
+                mirror_max_lag = min(1.0, 2 * health_check_interval)
+        if mirror_max_lag is None:
+            mirror_max_lag = 1.0
+        if not mirror_max_lag > 0:
+            raise ConfigurationError("blocklist: RedisBlocklist(mirror_max_lag=) must be a positive number of seconds.")
+        if not isinstance(stream_maxlen, int) or stream_maxlen < 100:
+            raise ConfigurationError("blocklist: RedisBlocklist(stream_maxlen=) must be an integer of at least 100.")
+        if cluster and client is not None:
+            raise ConfigurationError("blocklist: cluster=True goes with url=; a client= is used as it is.")
         try:
             import redis.asyncio  # noqa: F401 - fail at startup, not on the first request
+            from redis.asyncio.cluster import RedisCluster
         except ImportError as error:
             raise ConfigurationError(
                 "blocklist: RedisBlocklist needs the redis package: pip install 'sanic-jwt-extended[redis]'."
             ) from error
         self._url = url
         self._client = client
-        self._prefix = key_prefix
+        self._cluster = cluster or isinstance(client, RedisCluster)
+        # On a cluster every key shares the hash tag {prefix}: one slot, so a write and its
+        # event stay one atomic script, and a check one round trip.
+        self._prefix = key_prefix if not self._cluster or _has_hash_tag(key_prefix) else "{" + key_prefix + "}"
         self._timeout = socket_timeout
         # A redis.asyncio connection belongs to the loop that opened it; tests and some
         # servers run several loops, so a URL gets one client per loop.
         self._per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
+        self._mirror_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
         self.local_mirror = local_mirror
-        self._health_check_interval = health_check_interval
+        self.mirror_max_lag = float(mirror_max_lag)
+        self._maxlen = str(stream_maxlen)
         self._channel = f"{key_prefix}events"
+        self._stream = f"{self._prefix}stream"
+        self._seq = f"{self._prefix}seq"
         self._mirrors: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Mirror] = weakref.WeakKeyDictionary()
         self._last: tuple[asyncio.AbstractEventLoop | None, Mirror | None] = (None, None)
 
@@ -79,20 +145,35 @@ class RedisBlocklist:
             return self._last[1]  # the usual case: one loop per worker, no weakref lookup
         mirror = self._mirrors.get(loop)
         if mirror is None:
-            mirror = Mirror(self.client(), self._prefix, self._channel, self._health_check_interval)
+            # The blocking read times out well inside the lag (an idle stream must still
+            # prove the link alive) and inside the socket timeout.
+            block = min(self.mirror_max_lag / 4, self._timeout / 2)
+            mirror = Mirror(self._mirror_client(), self._prefix, self._stream, self._seq, self.mirror_max_lag, block)
             self._mirrors[loop] = mirror
             mirror.start()
         self._last = (loop, mirror)
         return mirror
 
-    async def _published(self, table: str, key: str, value: Any, until: float | None) -> None:
-        """After a write: tell every mirror, and update ours at once."""
+    def mirror_state(self) -> MirrorState | None:
+        """The running loop's mirror state (synced, lag, last event ID, reconnects), or
+        ``None`` in direct mode."""
         mirror = self.mirror()
-        if mirror is None:
-            return
-        mirror.store.record(table, key, value, until)
-        event = encode_event(table, key, value.value if isinstance(value, RevocationState) else value, until)
-        await self._run(self.client().publish(self._channel, event))
+        return None if mirror is None else mirror.state()
+
+    async def _write(
+        self, script: str, table: str, name: str, value: str, until: float | None, *, nx: bool = False
+    ) -> Any:
+        expire = "" if until is None else str(int(until * 1000))
+        legacy = encode_event(table, name, _legacy_value(table, value), until)
+        keys = (self._key(table, name), self._stream, self._seq)
+        args = (value, expire, table, name, self._maxlen, self._channel, legacy, "nx" if nx else "")
+        return await self._run(self.client().eval(script, 3, *keys, *args))
+
+    def _published(self, table: str, name: str, value: str, until: float | None) -> None:
+        """After a write: our own mirror learns it at once (the stream brings it back later)."""
+        mirror = self.mirror()
+        if mirror is not None:
+            mirror.record(table, name, value, until)
 
     def client(self) -> Any:
         """The Redis client for the running event loop."""
@@ -101,29 +182,43 @@ class RedisBlocklist:
         loop = asyncio.get_running_loop()
         client = self._per_loop.get(loop)
         if client is None:
-            from redis.asyncio import from_url
             from redis.asyncio.retry import Retry
             from redis.backoff import NoBackoff
             from redis.exceptions import ConnectionError as RedisConnectionError
 
             # One immediate retry: after a Redis restart the pooled connections are dead, and
             # the first command on each would otherwise fail although Redis is back.
-            client = from_url(
-                str(self._url),
-                socket_timeout=self._timeout,
-                socket_connect_timeout=self._timeout,
-                retry=Retry(NoBackoff(), 1),
-                retry_on_error=[RedisConnectionError],
-            )
+            client = self._connect(retry=Retry(NoBackoff(), 1), retry_on_error=[RedisConnectionError])
             self._per_loop[loop] = client
         return client
 
+    def _mirror_client(self) -> Any:
+        """The mirror's own connection (URL form): no silent retries, so every drop is seen
+        and counted; resuming is the mirror's job, by stream ID."""
+        if self._client is not None:
+            return self._client
+        loop = asyncio.get_running_loop()
+        client = self._mirror_clients.get(loop)
+        if client is None:
+            from redis.asyncio.retry import Retry
+            from redis.backoff import NoBackoff
+
+            client = self._connect(retry=Retry(NoBackoff(), 0))
+            self._mirror_clients[loop] = client
+        return client
+
+    def _connect(self, **options: Any) -> Any:
+        timeouts = {"socket_timeout": self._timeout, "socket_connect_timeout": self._timeout}
+        if self._cluster:
+            from redis.asyncio.cluster import RedisCluster
+
+            return RedisCluster.from_url(str(self._url), **timeouts, **options)
+        from redis.asyncio import from_url
+
+        return from_url(str(self._url), **timeouts, **options)
+
     def _key(self, kind: str, name: str) -> str:
         return f"{self._prefix}{kind}:{name}"
-
-    @staticmethod
-    def _expiry(until: float | None) -> dict[str, int]:
-        return {} if until is None else {"pxat": int(until * 1000)}
 
     async def _run(self, operation: Any) -> Any:
         from redis.exceptions import RedisError
@@ -132,42 +227,46 @@ class RedisBlocklist:
             return await operation
         except (RedisError, OSError, asyncio.TimeoutError) as error:
             raise BlocklistUnavailableError() from error
+        except Exception as error:
+            # A client library's internal error (a cluster slot table mid-failover, say) is
+            # still "the store did not answer": fail closed with 503, never a 500.
+            logger.warning("blocklist: unexpected %s from the Redis client; answering 503", type(error).__name__)
+            raise BlocklistUnavailableError() from error
 
     async def revoke(self, jti: str, until: float | None) -> None:
         if until is not None and until <= time.time():
             return  # the token is already dead
-        await self._run(self.client().set(self._key("jti", jti), b"revoked", **self._expiry(until)))
-        await self._published("jti", jti, RevocationState.REVOKED, until)
+        await self._write(_SET, "jti", jti, "revoked", until)
+        self._published("jti", jti, "revoked", until)
 
     async def revoke_identity(self, identity: str, issued_before: float, until: float | None) -> None:
-        expire = "" if until is None else str(int(until * 1000))
-        script = self.client().eval(_MAX_CUTOFF, 1, self._key("id", identity), repr(issued_before), expire)
-        await self._run(script)
-        await self._published("id", identity, issued_before, until)
+        cutoff = repr(float(issued_before))
+        await self._write(_MAX_CUTOFF, "id", identity, cutoff, until)
+        self._published("id", identity, cutoff, until)
 
     async def revoke_family(self, family: str, until: float | None) -> None:
-        await self._run(self.client().set(self._key("fam", family), b"1", **self._expiry(until)))
-        await self._published("fam", family, True, until)
+        await self._write(_SET, "fam", family, "1", until)
+        self._published("fam", family, "1", until)
 
     async def mark_used(self, jti: str, until: float | None) -> bool:
-        # SET NX: of two concurrent rotations of one refresh token, exactly one sets the key.
-        done = await self._run(self.client().set(self._key("jti", jti), b"used", nx=True, **self._expiry(until)))
+        # SET NX in the script: of two concurrent rotations of one refresh token, exactly one wins.
+        done = await self._write(_SET, "jti", jti, "used", until, nx=True)
         if done:
-            await self._published("jti", jti, RevocationState.REUSED, until)
+            self._published("jti", jti, "used", until)
         return bool(done)
 
     def check_local(self, jti: str, identity: str, issued_at: float, family: str | None) -> RevocationState | None:
-        """The synced mirror's answer, or ``None`` when only Redis can tell (direct mode, or
-        a mirror that is not in sync)."""
+        """The fresh mirror's answer, or ``None`` when only Redis can tell (direct mode, or a
+        mirror that has not heard from Redis within ``mirror_max_lag``)."""
         mirror = self.mirror()
-        if mirror is not None and mirror.synced:
+        if mirror is not None and time.monotonic() < mirror.fresh_until:
             return mirror.store.check_local(jti, identity, issued_at, family)
         return None
 
     async def check(self, jti: str, identity: str, issued_at: float, family: str | None) -> RevocationState:
         mirror = self.mirror()
-        if mirror is not None and mirror.synced:
-            return await mirror.store.check(jti, identity, issued_at, family)
+        if mirror is not None and time.monotonic() < mirror.fresh_until:
+            return mirror.store.check_local(jti, identity, issued_at, family)
 
         async def fetch() -> list[Any]:
             pipe = self.client().pipeline(transaction=False)
@@ -179,18 +278,18 @@ class RedisBlocklist:
 
         values = await self._run(fetch())
         state = values[0]
-        if state == b"used":
+        if state == b"used" or state == "used":
             return RevocationState.REUSED
         if state is not None:
             return RevocationState.REVOKED
         if family is not None and values[2] is not None:
             return RevocationState.REVOKED
-        if values[1] is not None and issued_at <= float(values[1]):
+        if values[1] is not None and issued_at < float(values[1]):
             return RevocationState.REVOKED
         return RevocationState.VALID
 
     async def close(self) -> None:
-        """Close the client this store opened for the running loop (never a ``client=`` one).
+        """Close the clients this store opened for the running loop (never a ``client=`` one).
 
         The manager calls this when the server stops.
         """
@@ -200,6 +299,21 @@ class RedisBlocklist:
             self._last = (None, None)
         if mirror is not None:
             await mirror.stop()
-        client = self._per_loop.pop(loop, None)
-        if client is not None:
-            await client.aclose()
+        for clients in (self._mirror_clients, self._per_loop):
+            client = clients.pop(loop, None)
+            if client is not None:
+                await client.aclose()
+
+
+def _has_hash_tag(prefix: str) -> bool:
+    start = prefix.find("{")
+    return start != -1 and prefix.find("}", start + 2) != -1
+
+
+def _legacy_value(table: str, value: str) -> Any:
+    """The value as mirrors before the stream decoded it (a RevocationState value for jtis)."""
+    if table == "id":
+        return float(value)
+    if table == "fam":
+        return True
+    return RevocationState.REUSED.value if value == "used" else RevocationState.REVOKED.value
