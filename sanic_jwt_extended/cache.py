@@ -70,7 +70,9 @@ class VerifiedCache:
         entries = self._entries
         exp = token.get("exp")
         nbf = token.get("nbf")
-        entry = (token, _NEVER if exp is None else float(exp), -_NEVER if nbf is None else float(nbf))
+        # The payload's own numbers, not float() copies: they compare with the clock just
+        # as well, and a new float would cost 24 bytes each per entry.
+        entry = (token, _NEVER if exp is None else exp, -_NEVER if nbf is None else nbf)
         if raw in entries:
             # Verified again under the same key: one entry, moved to the back like a new one
             # (it must not push out another entry).
