@@ -72,16 +72,10 @@ class VerifiedCache:
         nbf = token.get("nbf")
         # The payload's own numbers, not float() copies: they compare with the clock just
         # as well, and a new float would cost 24 bytes each per entry.
-        entry = (token, _NEVER if exp is None else exp, -_NEVER if nbf is None else nbf)
-        if raw in entries:
-            # Verified again under the same key: one entry, moved to the back like a new one
-            # (it must not push out another entry).
-            entries[raw] = entry
-            entries.move_to_end(raw)
-            return
-        if len(entries) >= self.size:
+        entries[raw] = (token, _NEVER if exp is None else exp, -_NEVER if nbf is None else nbf)
+        # A key verified again keeps its place (and its count): only a new one can overflow.
+        if len(entries) > self.size:
             entries.popitem(last=False)
-        entries[raw] = entry
         # Entries leave when their token expires, not only when pushed out: the oldest
         # entries are the likeliest to have expired, so each insertion drops up to two
         # expired ones from the front, O(1) and only on the (cold) insertion path.

