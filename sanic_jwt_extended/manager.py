@@ -10,7 +10,6 @@ import gc
 import logging
 import secrets
 import time
-import uuid
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -262,7 +261,7 @@ class JWTManager:
             aud=aud if aud is not None else config.default_aud,
             csrf=secrets.token_urlsafe(32) if self._csrf_claims else None,
             # Each login starts a rotation family; rotate() passes it on (RFC 9700 §4.14.2).
-            family=str(uuid.uuid4()) if token_type == "refresh" and config.refresh_token_rotation else None,
+            family=secrets.token_urlsafe(16) if token_type == "refresh" and config.refresh_token_rotation else None,
         )
         return codec.encode(claims, keys=keys, headers=headers)
 

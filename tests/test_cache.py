@@ -110,6 +110,59 @@ def test_expired_entries_leave_on_later_insertions() -> None:
     assert len(cache) == 1  # both expired entries were dropped by the insertions after them
 
 
+def test_a_full_cache_evicts_its_oldest_entry_first() -> None:
+    cache = VerifiedCache(3)
+    for key in ("a", "b", "c", "d", "e"):
+        cache.put(key, _token())
+    assert list(cache._entries) == ["c", "d", "e"]
+    now = time.time()
+    assert [cache.get(key, now, 0) is not None for key in "abcde"] == [False, False, True, True, True]
+
+
+def test_putting_a_cached_key_again_keeps_one_entry_and_evicts_nothing() -> None:
+    cache = VerifiedCache(3)
+    for key in ("a", "b", "c"):
+        cache.put(key, _token())
+    newer = _token(sub="again")
+    cache.put("b", newer)
+    assert list(cache._entries) == ["a", "b", "c"]
+    assert cache.get("b", time.time(), 0) is newer
+    cache.put("d", _token())
+    assert list(cache._entries) == ["b", "c", "d"]
+
+
+@pytest.mark.parametrize(
+    ("before", "expected_left"),
+    [
+        # (exp offsets of the entries already cached, oldest first) -> entries left after one more put
+        ((-10, -10, -10), 2),  # at most two expired entries leave per insertion
+        ((-10, 100, -10), 3),  # pruning stops at the first live entry: it never scans the cache
+        ((100, -10, -10), 4),
+    ],
+)
+def test_pruning_on_insert_looks_only_at_the_front(before: tuple[int, ...], expected_left: int) -> None:
+    cache = VerifiedCache(100)
+    now = time.time()
+    # Cached under a 60 s leeway, so they stay; the next put (no leeway) sees them expired.
+    for index, offset in enumerate(before):
+        cache.put(f"t{index}", _token(exp=now + offset), leeway=60)
+    assert len(cache) == len(before)
+    cache.put("new", _token(exp=now + 100))
+    assert len(cache) == expected_left
+    assert cache.get("new", now, 0) is not None
+
+
+def test_an_expired_entry_can_be_cached_again_after_it_left() -> None:
+    cache = VerifiedCache(2)
+    now = time.time()
+    cache.put("live", _token(exp=now + 100))
+    cache.put("gone", _token(exp=now - 1), leeway=60)
+    assert cache.get("gone", now, 0) is None and "gone" not in cache._entries  # dropped on the hit
+    cache.put("gone", _token(exp=now + 100))
+    cache.put("third", _token(exp=now + 100))
+    assert list(cache._entries) == ["gone", "third"]
+
+
 def test_a_header_is_cached_under_its_exact_value() -> None:
     app, manager = make_app("cache_header_value")
     client = Client(app)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse, json
 
-from sanic_jwt_extended import JWT, JWTManager, Token, jwt_required
+from sanic_jwt_extended import JWT, InMemoryBlocklist, JWTManager, Token, jwt_required
 from sanic_jwt_extended.exceptions import ConfigurationError, TokenCreationError
 
 from .conftest import SECRET, Client, make_app
@@ -86,10 +87,20 @@ def test_access_token_claims(manager: JWTManager) -> None:
     assert claims["sub"] == "alice" and claims["type"] == "access" and claims["fresh"] is True
     assert claims["nbf"] == int(claims["iat"]) >= before  # iat keeps milliseconds
     assert 15 * 60 <= claims["exp"] - claims["iat"] < 15 * 60 + 1  # exp rounded up, never short
-    assert isinstance(claims["jti"], str) and len(claims["jti"]) >= 32
+    assert isinstance(claims["jti"], str) and re.fullmatch(r"[A-Za-z0-9_-]{22}", claims["jti"])  # 128 bits
     refresh = payload(manager.create_refresh_token("alice"))
     assert refresh["type"] == "refresh" and "fresh" not in refresh
     assert 30 * 24 * 3600 <= refresh["exp"] - refresh["iat"] < 30 * 24 * 3600 + 1
+
+
+def test_token_ids_are_22_base64url_characters_and_never_repeat() -> None:
+    # 16 random bytes each: a UUID4's 128 bits in 22 characters instead of 36.
+    _, manager = make_app("token_ids", refresh_token_rotation=True, use_blocklist=True, blocklist=InMemoryBlocklist())
+    tokens = [payload(manager.create_refresh_token("alice")) for _ in range(20)]
+    for claim in ("jti", "fam"):
+        values = [claims[claim] for claims in tokens]
+        assert all(re.fullmatch(r"[A-Za-z0-9_-]{22}", value) for value in values), values
+        assert len(set(values)) == len(values)
 
 
 def test_fresh_until(manager: JWTManager) -> None:
