@@ -138,7 +138,7 @@ def _parse_document(body: bytes, decode_algorithms: Sequence[str], max_keys: int
     if too_deep(text):
         raise _Refused(f"the document nests deeper than {MAX_JSON_DEPTH} levels")
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_constant=_reject_constant)
     except (ValueError, RecursionError):
         raise _Refused("the document is not JSON") from None
     entries = data.get("keys") if isinstance(data, dict) else None
@@ -146,7 +146,15 @@ def _parse_document(body: bytes, decode_algorithms: Sequence[str], max_keys: int
         raise _Refused("the document has no 'keys' list")
     if len(entries) > max_keys:
         raise _Refused(f"the document lists {len(entries)} keys, over jwks_max_keys={max_keys}")
-    return parse_jwk_set(data, decode_algorithms)
+    keys = parse_jwk_set(data, decode_algorithms)
+    if entries and not keys:
+        # Every entry broken is a broken document, not an issuer withdrawing all its keys.
+        raise _Refused("no key in the document is usable")
+    return keys
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
 
 
 def _material(keys: Mapping[str, VerificationKey]) -> dict[str, tuple[str, tuple[str, ...]]]:
@@ -228,10 +236,14 @@ class RemoteKeys:
     async def _fetch(self) -> bool:
         download = _Download(self.url, self.timeout, self.max_bytes)
         try:
-            body = await asyncio.wait_for(asyncio.to_thread(download.run), self.timeout)
+            try:
+                body = await asyncio.wait_for(asyncio.to_thread(download.run), self.timeout)
+            finally:
+                # Past the deadline, or cancelled by a loop shutting down: the worker thread
+                # must not outlive us (asyncio.run waits for it).
+                download.abort()
             keys = await asyncio.to_thread(_parse_document, body, self.decode_algorithms, self.max_keys)
         except asyncio.TimeoutError:
-            download.abort()
             logger.warning(
                 "fetching the JWK Set took longer than jwks_timeout=%ss; keeping %d cached keys",
                 self.timeout,
