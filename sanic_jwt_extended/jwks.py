@@ -17,6 +17,7 @@ import http.client
 import json
 import logging
 import socket
+import ssl
 import threading
 import time
 import urllib.request
@@ -112,11 +113,48 @@ class _HTTPHandler(urllib.request.HTTPHandler):
 
 class _HTTPSHandler(urllib.request.HTTPSHandler):
     def __init__(self, download: _Download) -> None:
-        super().__init__()
-        self._connection = _tracked(http.client.HTTPSConnection, download)
+        super().__init__(context=_TrackingContext.create(download))
 
-    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self.do_open(self._connection, req, context=self._context)  # type: ignore[attr-defined]
+
+class _TrackingContext(ssl.SSLContext):
+    """The default HTTPS verification; hands the socket to the download before the handshake,
+    so a peer trickling the handshake (no certificate needed for that) is cut off too."""
+
+    download: _Download
+
+    @classmethod
+    def create(cls, download: _Download) -> _TrackingContext:
+        # What ssl.create_default_context() sets up: certificate and host name checked.
+        context = cls(ssl.PROTOCOL_TLS_CLIENT)
+        context.load_default_certs()
+        context.download = download
+        return context
+
+    def wrap_socket(
+        self,
+        sock: socket.socket,
+        server_side: bool = False,
+        do_handshake_on_connect: bool = True,
+        suppress_ragged_eofs: bool = True,
+        server_hostname: str | bytes | None = None,
+        session: ssl.SSLSession | None = None,
+    ) -> ssl.SSLSocket:
+        wrapped = super().wrap_socket(
+            sock,
+            server_side=server_side,
+            do_handshake_on_connect=False,
+            suppress_ragged_eofs=suppress_ragged_eofs,
+            server_hostname=server_hostname,
+            session=session,
+        )
+        self.download.opened(wrapped)
+        if do_handshake_on_connect:
+            try:
+                wrapped.do_handshake()
+            except BaseException:
+                wrapped.close()  # as the stdlib does when its own handshake fails
+                raise
+        return wrapped
 
 
 class _Redirects(urllib.request.HTTPRedirectHandler):
@@ -155,6 +193,13 @@ def _parse_document(body: bytes, decode_algorithms: Sequence[str], max_keys: int
 
 def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
+
+
+def _retrieve(task: asyncio.Task[bool]) -> None:
+    # Waiters that gave up first never read the fetch's 503: read it here, so asyncio does
+    # not log "exception was never retrieved".
+    if not task.cancelled():
+        task.exception()
 
 
 def _material(keys: Mapping[str, VerificationKey]) -> dict[str, tuple[str, tuple[str, ...]]]:
@@ -212,7 +257,8 @@ class RemoteKeys:
         """Fetch the JWK Set again; ``False`` if rate limited or the fetch failed.
 
         Every caller shares the one fetch in flight and waits for it at most ``timeout``
-        seconds, then gets ``KeySetUnavailableError`` (503).
+        seconds. A caller that gives up, or whose fetch ran out of time, gets
+        ``KeySetUnavailableError`` (503): it waited on a refresh as long as allowed.
         """
         loop = asyncio.get_running_loop()
         task = self._task
@@ -227,6 +273,7 @@ class RemoteKeys:
             self.fetched_at = now
             self.fetches += 1
             task = self._task = loop.create_task(self._fetch())
+            task.add_done_callback(_retrieve)
         try:
             # shield: a request giving up must not cancel the fetch others wait on.
             return await asyncio.wait_for(asyncio.shield(task), self.timeout)
@@ -249,7 +296,9 @@ class RemoteKeys:
                 self.timeout,
                 len(self.keys),
             )
-            return False
+            # Every request waiting on this fetch waited as long as allowed: 503 for all,
+            # whichever of the two deadlines fired first.
+            raise KeySetUnavailableError() from None
         except _Refused as error:
             logger.error("JWK Set refused: %s; keeping %d cached keys", error, len(self.keys))
             return False

@@ -211,6 +211,7 @@ def skips_authentication(request: Request, exempt_methods: Sequence[str]) -> boo
     if method == "OPTIONS":
         headers = request.headers
         if "origin" in headers and "access-control-request-method" in headers:
+            request.ctx.token = None  # for response middleware reading it
             raise CORSPreflight()
     return False
 
@@ -336,7 +337,8 @@ async def verify_request(request: Request, manager: JWTManager, req: Requirement
     token was found). Methods are handled as by ``@jwt_required``: ``None`` on an exempt
     method, ``CORSPreflight`` (an empty 204) on a CORS preflight.
     """
-    if skips_authentication(request, manager.config.exempt_methods):
+    exempt = manager.config.exempt_methods
+    if (request.method == "OPTIONS" or exempt) and skips_authentication(request, exempt):
         request.ctx.token = None
         return None
     outcome = verify_now(request, manager, req, fast_header_key(manager, req))

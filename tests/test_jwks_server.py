@@ -8,18 +8,25 @@ lose the keys it already had.
 from __future__ import annotations
 
 import asyncio
+import datetime
+import ipaddress
 import json
 import logging
+import ssl
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import jwt
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import NameOID
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse, text
@@ -52,6 +59,7 @@ class KeyServer:
 
     def __init__(self) -> None:
         self.fetches = 0
+        self.scheme = "http"
         self.respond: Callable[[BaseHTTPRequestHandler], None] = self.json({"keys": []})
         self.stop = threading.Event()
         self.disconnected = threading.Event()
@@ -74,7 +82,7 @@ class KeyServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/jwks.json"
+        return f"{self.scheme}://127.0.0.1:{self.server.server_address[1]}/jwks.json"
 
     @staticmethod
     def raw(body: bytes, content_length: bool = True) -> Callable[[BaseHTTPRequestHandler], None]:
@@ -265,6 +273,10 @@ def test_a_trickling_key_server_gets_one_deadline_then_503(key_server: KeyServer
         ]
         _, public = await app.asgi_client.get("/public")
         assert not any(task.done() for task in waiting)  # answered while the fetch is in flight
+        # a request arriving mid-fetch joins it (no second fetch) and shares its outcome
+        await asyncio.sleep(0.5)
+        late = app.asgi_client.get("/protected", headers={"Authorization": f"Bearer {sign(RSA_A, 'good')}"})
+        waiting.append(asyncio.ensure_future(late))
         return [public, *[response for _, response in await asyncio.gather(*waiting)]]
 
     public, *answers = asyncio.run(scenario())
@@ -274,6 +286,52 @@ def test_a_trickling_key_server_gets_one_deadline_then_503(key_server: KeyServer
         assert answer.json == {"msg": "The token's signing keys cannot be fetched right now; try again shortly"}
     assert key_server.fetches == 1  # one shared fetch, not one per request
     assert key_server.disconnected.wait(5)  # the deadline closed the connection
+
+
+@pytest.fixture
+def tls_key_server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[KeyServer]:
+    """The key server over HTTPS, with a certificate for 127.0.0.1 the client is told to trust."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(datetime.datetime(2020, 1, 1, tzinfo=datetime.timezone.utc))
+        .not_valid_after(datetime.datetime(2100, 1, 1, tzinfo=datetime.timezone.utc))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert_file))  # read by the client's default trust store
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    server = KeyServer()
+    server.server.socket = context.wrap_socket(server.server.socket, server_side=True)
+    server.scheme = "https"
+    server.thread.start()
+    yield server
+    server.stop.set()
+    server.server.shutdown()
+    server.server.server_close()
+
+
+def test_https_key_server_and_a_trickle_over_tls(tls_key_server: KeyServer) -> None:
+    tls_key_server.respond = tls_key_server.json({"keys": [GOOD]})
+    app, _ = api("tls", tls_key_server.url, jwks_timeout=1.0)
+    assert tls_key_server.url.startswith("https://")
+    assert Client(app).get("/protected", sign(RSA_A, "good")).status == 200
+    # TLS reads have their own per-call deadline, which a trickle never trips either
+    tls_key_server.respond = tls_key_server.trickle(in_headers=True)
+    app, _ = api("tls_trickle", tls_key_server.url, jwks_timeout=0.5)
+    assert Client(app).get("/protected", sign(RSA_A, "good")).status == 503
+    assert tls_key_server.disconnected.wait(5)
 
 
 def test_a_recovered_key_server_is_used_again(key_server: KeyServer) -> None:

@@ -15,7 +15,7 @@ import uuid
 from typing import Any, ClassVar
 
 import pytest
-from sanic import Request, Sanic
+from sanic import Blueprint, Request, Sanic
 from sanic.response import HTTPResponse
 from sanic.response import json as json_response
 from sanic.views import HTTPMethodView
@@ -110,6 +110,28 @@ def test_a_preflight_gets_an_empty_204_without_the_view(path: str) -> None:
     assert (response.status, response.body) == (204, b"")
     assert "www-authenticate" not in response.headers
     assert ran == []
+
+
+def test_a_guard_in_blueprint_middleware_answers_the_preflight() -> None:
+    app, manager, ran = guarded_app("middleware")
+    admin = Blueprint("admin_area", url_prefix="/area")
+
+    @admin.on_request
+    async def require_admin(request: Request) -> None:
+        await verify_jwt_in_request(request, allow=["admin"])
+
+    @admin.route("/stats", methods=["GET", "OPTIONS"])
+    async def stats(request: Request) -> HTTPResponse:
+        ran.append("stats")
+        return json_response({"identity": request.ctx.token.identity})
+
+    app.blueprint(admin)
+    client = Client(app)
+    assert client.request("OPTIONS", "/area/stats", headers=PREFLIGHT).status == 204
+    assert client.request("OPTIONS", "/area/stats").status == 401
+    assert client.request("OPTIONS", "/area/stats", headers=admin_token(manager, "user")).status == 403
+    assert ran == []
+    assert client.request("OPTIONS", "/area/stats", headers=admin_token(manager)).json == {"identity": "alice"}
 
 
 def test_sanic_ext_cors_still_decorates_the_preflight() -> None:
