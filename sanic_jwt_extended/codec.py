@@ -21,11 +21,13 @@ from .keys import KeySet, VerificationKey
 
 __all__ = (
     "FORBIDDEN_HEADERS",
+    "MAX_JSON_DEPTH",
     "REGISTERED_CLAIMS",
     "KeySelector",
     "build_claims",
     "decode",
     "encode",
+    "too_deep",
 )
 
 # Headers that change how a token is verified: letting callers set them would let a
@@ -210,14 +212,55 @@ def _reject_constant(name: str) -> None:
     raise exc.DecodeError(f"Token JSON may not contain {name}")
 
 
+# Deeper JSON is refused before parsing. The interpreter's own limit is no defence: Python
+# 3.13's json no longer raises RecursionError at a few thousand levels. Real claims nest a
+# handful of levels.
+MAX_JSON_DEPTH = 32
+_JSON_SPECIAL = re.compile(r'[\[\]{}"\\]')
+
+
+def too_deep(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether arrays/objects in the JSON ``text`` nest deeper than ``limit`` (strings ignored).
+
+    Linear in ``len(text)`` and never recursive; ill-formed JSON is left to the parser.
+    """
+    # Nearly every document has fewer brackets than the limit: two C-speed counts settle it.
+    if text.count("[") + text.count("{") <= limit:
+        return False
+    depth = 0
+    in_string = False
+    escaped = -1  # the position a backslash inside a string makes literal
+    for match in _JSON_SPECIAL.finditer(text):
+        char, position = match.group(), match.start()
+        if in_string:
+            if position == escaped:
+                continue
+            if char == "\\":
+                escaped = position + 1
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif char in "]}":
+            depth -= 1
+    return False
+
+
 # Built once: json.loads() with hooks builds a new decoder on every call.
 _JSON = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
 
 
 def _json_object(segment: str, part: str) -> dict[str, Any]:
     try:
+        text = _b64decode(segment).decode("utf-8")
+        if too_deep(text):
+            raise exc.DecodeError(f"Token {part} nests deeper than {MAX_JSON_DEPTH} levels")
         # decode() refuses a leading BOM as json.loads() does ("Expecting value").
-        value = _JSON.decode(_b64decode(segment).decode("utf-8"))
+        value = _JSON.decode(text)
     except exc.DecodeError:
         raise
     except (ValueError, RecursionError) as error:  # bad UTF-8, bad JSON, absurd nesting

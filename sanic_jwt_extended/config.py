@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import logging
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -23,6 +25,9 @@ __all__ = ("TOKEN_LOCATIONS", "Config", "normalize_locations")
 TOKEN_LOCATIONS = ("headers", "cookies", "query_string", "json")
 _LOCATION_ALIASES = {"header": "headers", "cookie": "cookies", "query": "query_string"}
 _SAMESITE = ("Strict", "Lax", "None")
+_HTTP_TOKEN = re.compile(r"[A-Z][A-Z0-9!#$%&'*+.^_`|~-]*")
+
+logger = logging.getLogger("sanic_jwt_extended")
 
 
 @dataclass
@@ -53,6 +58,12 @@ class Config:
     """Minimum seconds between JWK Set fetches triggered by an unknown kid."""
     jwks_cache_seconds: float = 3600.0
     """How long a fetched JWK Set is used before it is fetched again."""
+    jwks_timeout: float = 5.0
+    """Deadline for a whole JWK Set fetch; a request waiting on a refresh longer than this gets 503."""
+    jwks_max_bytes: int = 512 * 1024
+    """A larger JWK Set document is refused (logged; the previous keys stay in use)."""
+    jwks_max_keys: int = 100
+    """A JWK Set with more keys is refused (logged; the previous keys stay in use)."""
     leeway: float | timedelta = 0
     """Clock skew tolerated on exp/nbf/iat, in seconds or as a timedelta."""
     access_token_expires: timedelta | int | bool = timedelta(minutes=15)
@@ -109,6 +120,8 @@ class Config:
     """Double-submit CSRF check for cookie-borne tokens on csrf_request_methods."""
     csrf_request_methods: Sequence[str] = ("POST", "PUT", "PATCH", "DELETE")
     """Methods on which a cookie-borne token needs the CSRF header."""
+    exempt_methods: Sequence[str] = ()
+    """Methods on which protected views run WITHOUT authentication (token None). Risky: see views.md."""
     access_csrf_cookie_name: str = "csrf_access_token"
     """Readable cookie carrying the access token's CSRF value for page script."""
     refresh_csrf_cookie_name: str = "csrf_refresh_token"
@@ -198,6 +211,7 @@ class Config:
             "invalid_token_status": _choice(self.invalid_token_status, "invalid_token_status", (400, 401, 422)),
             "max_token_bytes": _positive_int(self.max_token_bytes, "max_token_bytes"),
             "verify_cache_size": _non_negative_int(self.verify_cache_size, "verify_cache_size"),
+            "exempt_methods": _methods(self.exempt_methods),
         }
         for name in (
             "require_exp",
@@ -273,6 +287,9 @@ class Config:
             "jwks_max_age": _positive_int(self.jwks_max_age, "jwks_max_age"),
             "jwks_refetch_interval": _seconds(self.jwks_refetch_interval, "jwks_refetch_interval"),
             "jwks_cache_seconds": _seconds(self.jwks_cache_seconds, "jwks_cache_seconds"),
+            "jwks_timeout": _seconds(self.jwks_timeout, "jwks_timeout"),
+            "jwks_max_bytes": _positive_int(self.jwks_max_bytes, "jwks_max_bytes"),
+            "jwks_max_keys": _positive_int(self.jwks_max_keys, "jwks_max_keys"),
         }
 
     def _blocklist_values(self) -> dict[str, Any]:
@@ -380,6 +397,17 @@ def _str_list(value: Any, option: str) -> tuple[str, ...] | None:
     if not isinstance(value, (list, tuple, set, frozenset)) or not all(isinstance(v, str) for v in value):
         raise ConfigurationError(f"{option}: must be a list of strings, got {value!r}.")
     return tuple(value)
+
+
+def _methods(value: Any) -> tuple[str, ...]:
+    methods = tuple(dict.fromkeys(method.strip().upper() for method in _str_list(value, "exempt_methods") or ()))
+    bad = [method for method in methods if not _HTTP_TOKEN.fullmatch(method)]
+    if bad:
+        raise ConfigurationError(f"exempt_methods: {bad} are not HTTP method names.")
+    if methods:
+        # A deliberate opt-out, but every degradation is logged.
+        logger.warning("exempt_methods: protected views run WITHOUT authentication on %s", ", ".join(methods))
+    return methods
 
 
 def _seconds(value: Any, option: str) -> float:

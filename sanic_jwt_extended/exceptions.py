@@ -22,6 +22,8 @@ JWTExtendedException (500)                      base; catch this to catch everyt
 ├── FreshTokenRequiredError (401)
 ├── RevokedTokenError (401)                     revoked, or a rotated refresh token reused
 ├── BlocklistUnavailableError (503)             revocation store unreachable (fail_closed)
+├── KeySetUnavailableError (503)                the jwks_url refresh outlasted jwks_timeout
+├── CORSPreflight (204)                         not an error: the empty answer to a CORS preflight
 ├── CSRFError (401)
 ├── UserLookupError (401)
 ├── AccessDeniedError (403)                     role not allowed
@@ -40,6 +42,7 @@ from typing import Any, ClassVar
 __all__ = (
     "AccessDeniedError",
     "BlocklistUnavailableError",
+    "CORSPreflight",
     "CSRFError",
     "ClaimsVerificationError",
     "ConfigurationError",
@@ -55,6 +58,7 @@ __all__ = (
     "InvalidSignatureError",
     "InvalidTokenError",
     "JWTExtendedException",
+    "KeySetUnavailableError",
     "MissingRequiredClaimError",
     "NoAuthorizationError",
     "RevokedTokenError",
@@ -205,6 +209,29 @@ class BlocklistUnavailableError(JWTExtendedException):
     code = "blocklist_unavailable"
     default_message = "Token revocation cannot be checked right now; try again shortly"
     handler_name = "blocklist_unavailable"
+
+
+class KeySetUnavailableError(JWTExtendedException):
+    """The remote JWK Set did not arrive within ``jwks_timeout`` (a slow or trickling key server)."""
+
+    status_code = 503
+    code = "key_set_unavailable"
+    default_message = "The token's signing keys cannot be fetched right now; try again shortly"
+    handler_name = "key_set_unavailable"
+
+
+class CORSPreflight(JWTExtendedException):
+    """Raised instead of running a protected view for a CORS preflight; rendered as an empty 204.
+
+    Preflights carry no credentials (Fetch standard), so they are answered without running
+    the view; raising lets ``verify_jwt_in_request`` in a guard answer the same way, and the
+    response still passes through response middleware (CORS headers).
+    """
+
+    status_code = 204
+    code = "cors_preflight"
+    default_message = "CORS preflight answered without running the view"
+    handler_name = "cors_preflight"
 
 
 class CSRFError(JWTExtendedException):

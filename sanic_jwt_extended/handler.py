@@ -17,6 +17,7 @@ from sanic.response import HTTPResponse, json
 
 from .exceptions import (
     AccessDeniedError,
+    CORSPreflight,
     InvalidRequestError,
     JWTExtendedException,
     NoAuthorizationError,
@@ -41,6 +42,8 @@ HANDLER_NAMES = (
     "fresh_token_required",
     "revoked_token",
     "blocklist_unavailable",
+    "key_set_unavailable",
+    "cors_preflight",
     "csrf_error",
     "user_lookup_error",
     "access_denied",
@@ -56,12 +59,17 @@ _UNSAFE_DESCRIPTION = re.compile(r"[^\x20\x21\x23-\x5b\x5d-\x7e]")
 def _www_authenticate(exception: JWTExtendedException, status: int) -> str | None:
     if status == 403 and isinstance(exception, AccessDeniedError):
         return 'Bearer error="insufficient_scope"'
-    if status != 401:
+    # Keyed on the error's own status, not the rendered one: every token error (401, and the
+    # 422 rows whatever invalid_token_status maps them to) carries the challenge; RFC 9110
+    # §11.6.1 allows it on statuses other than 401.
+    if exception.status_code not in (401, 422):
         return None
     # RFC 6750 §3.1: a request with no credentials gets the bare challenge, no error code.
     if isinstance(exception, NoAuthorizationError):
         return "Bearer"
     error = "invalid_request" if isinstance(exception, InvalidRequestError) else "invalid_token"
+    # Quotes, backslashes and control characters are dropped, so no text in a message can
+    # end the quoted string or add a parameter.
     description = _UNSAFE_DESCRIPTION.sub("", exception.message)[:200]
     return f'Bearer error="{error}", error_description="{description}"'
 
@@ -98,6 +106,8 @@ class Handler:
 
     def default(self, request: Request, exception: JWTExtendedException) -> HTTPResponse:
         """``{"msg": "..."}`` with the table's status and an RFC 6750 challenge."""
+        if isinstance(exception, CORSPreflight):
+            return HTTPResponse(status=204)
         status = self.status_for(exception)
         headers = {}
         challenge = _www_authenticate(exception, status)

@@ -124,6 +124,9 @@ class JWTManager:
                 self.keys.decode_algorithms,
                 refetch_interval=self.config.jwks_refetch_interval,
                 cache_seconds=self.config.jwks_cache_seconds,
+                timeout=self.config.jwks_timeout,
+                max_bytes=self.config.jwks_max_bytes,
+                max_keys=self.config.jwks_max_keys,
                 on_change=self.verified.clear,
             )
         required = ["iat", "jti", "type", self.config.identity_claim]

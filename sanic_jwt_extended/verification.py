@@ -11,7 +11,7 @@ from __future__ import annotations
 import hmac
 import inspect
 import time
-from collections.abc import Coroutine, Iterable
+from collections.abc import Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
@@ -20,6 +20,7 @@ from .exceptions import (
     AccessDeniedError,
     ClaimsVerificationError,
     ConfigurationError,
+    CORSPreflight,
     CSRFError,
     FreshTokenRequiredError,
     NoAuthorizationError,
@@ -50,6 +51,7 @@ __all__ = (
     "fast_header_key",
     "manager_of",
     "manager_of_app",
+    "skips_authentication",
     "verify_jwt_in_request",
     "verify_now",
     "verify_request",
@@ -195,6 +197,25 @@ async def _call(callback: Any, *args: Any) -> Any:
     return result
 
 
+def skips_authentication(request: Request, exempt_methods: Sequence[str]) -> bool:
+    """``True`` when ``request.method`` is in ``config.exempt_methods`` (the view runs without a
+    token); raises ``CORSPreflight`` for a CORS preflight; ``False`` for anything to authenticate.
+
+    Only OPTIONS with both preflight headers is a preflight (Fetch standard, CORS-preflight
+    request): any other OPTIONS is authenticated like GET, so a view body never runs
+    unauthenticated because of its method alone.
+    """
+    method = request.method
+    if method in exempt_methods:
+        return True
+    if method == "OPTIONS":
+        headers = request.headers
+        if "origin" in headers and "access-control-request-method" in headers:
+            request.ctx.token = None  # for response middleware reading it
+            raise CORSPreflight()
+    return False
+
+
 def fast_header_key(manager: JWTManager, req: Requirements) -> str | None:
     """The header to look up in the verified-token cache before anything else, or ``None``
     when another location comes first for ``req`` (or keys are fetched remotely)."""
@@ -313,8 +334,13 @@ async def verify_request(request: Request, manager: JWTManager, req: Requirement
     """Run every step for ``req``; returns ``None`` only on an optional route without a token.
 
     Sets ``request.ctx.token`` (``None`` too) and ``request.ctx.jwt_location`` (where the
-    token was found).
+    token was found). Methods are handled as by ``@jwt_required``: ``None`` on an exempt
+    method, ``CORSPreflight`` (an empty 204) on a CORS preflight.
     """
+    exempt = manager.config.exempt_methods
+    if (request.method == "OPTIONS" or exempt) and skips_authentication(request, exempt):
+        request.ctx.token = None
+        return None
     outcome = verify_now(request, manager, req, fast_header_key(manager, req))
     if outcome is None or isinstance(outcome, Token):
         return outcome

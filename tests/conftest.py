@@ -16,8 +16,8 @@ from sanic_jwt_extended import JWT, JWTManager, Token, jwt_optional, jwt_require
 from . import redis_server
 
 Sanic.test_mode = True
-# sanic-ext (in the test extra, for tests/test_openapi.py) would extend every app at startup and
-# add ~0.1 s to each app start; the OpenAPI tests turn it on for their own apps.
+# sanic-ext is a test dependency (OpenAPI and CORS tests extend their own apps): without this,
+# Sanic would extend every app of the suite at startup, several times slower.
 os.environ.setdefault("SANIC_AUTO_EXTEND", "false")
 
 SECRET = "test-secret-that-is-long-enough-for-hs512-" + "x" * 32

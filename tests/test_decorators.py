@@ -140,10 +140,15 @@ def test_fresh_required_on_a_method_view(views: tuple[Client, str, str]) -> None
     assert client.get("/methods", stale).status == 200
 
 
-def test_options_preflight_passes_unauthenticated(views: tuple[Client, str, str]) -> None:
-    response = views[0].request("OPTIONS", "/cors")
-    assert response.status == 200
-    assert response.json == {"identity": None}
+def test_options_preflight_is_answered_without_the_view(views: tuple[Client, str, str]) -> None:
+    client, fresh, _ = views
+    preflight = {"Origin": "https://app.example", "Access-Control-Request-Method": "GET"}
+    response = client.request("OPTIONS", "/cors", headers=preflight)
+    assert (response.status, response.body) == (204, b"")
+    # any other OPTIONS is authenticated like GET (tests/test_security_regressions.py has more)
+    assert client.request("OPTIONS", "/cors").status == 401
+    authorized = client.request("OPTIONS", "/cors", headers={"Authorization": f"Bearer {fresh}"})
+    assert authorized.json == {"identity": "alice"}
 
 
 def test_optional_routes(views: tuple[Client, str, str]) -> None:
