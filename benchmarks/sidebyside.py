@@ -71,7 +71,12 @@ def load_tool() -> str:
 def server(args: Sequence[str], name: str) -> Iterator[tuple[str, int]]:
     """``python args... --port N`` on the server core, up once ``/bare`` answers: (base URL, pid)."""
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        # sanic-ext (a test dependency) would otherwise extend every server: measure Sanic alone.
+        "SANIC_AUTO_EXTEND": "false",
+    }
     process = subprocess.Popen(
         [*pinned(SERVER_CORE), sys.executable, *args, "--port", str(port)],
         stdout=subprocess.DEVNULL,
