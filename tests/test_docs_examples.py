@@ -59,6 +59,10 @@ def test_the_quick_starts_are_marked_self_contained() -> None:
 
 def load_app(block: Block, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Sanic:
     # What the documents tell a reader to export before running them.
+    if "app.run(" in block.source:
+        # `python app.py` starts the server, and importing the file must not (it would block here).
+        guarded = re.search(r'^if __name__ == "__main__":\n(    .*\n)*    app\.run\(', block.source, re.M)
+        assert guarded and block.source.count("app.run(") == 1, f"{block.id}: app.run() outside the main guard"
     monkeypatch.setenv("JWT_SECRET_KEY", SECRET)
     monkeypatch.setenv("SANIC_JWT_SECRET_KEY", SECRET)
     # A real file in a fresh folder: Sanic reads handler source code at startup.
@@ -73,9 +77,6 @@ def load_app(block: Block, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> S
 @pytest.mark.parametrize("block", BLOCKS, ids=[b.id for b in BLOCKS])
 def test_block_serves_its_routes(block: Block, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     app = load_app(block, tmp_path, monkeypatch)
-    if "app.run(" in block.source:
-        # `python app.py` starts the server, and importing the file does not.
-        assert re.search(r'^if __name__ == "__main__":\n(    .*\n)*    app\.run\(', block.source, re.M), block.id
     client = Client(app)
     routes = [(f"/{route.path}", sorted(route.methods)[0], route.handler) for route in app.router.routes]
     assert routes, f"{block.id} defines no route"
