@@ -112,7 +112,7 @@ def create_app(name: str = "example_app", redis_url: str | None = None) -> Sanic
 
 WALKTHROUGH = f"""
 sanic-jwt-extended example on http://{HOST}:{PORT}
-Try it (needs curl and jq):
+Try it (needs curl and jq; -w '\\n' ends each answer with a newline):
 
   # 1. log in: a fresh access token and a refresh token
   TOKENS=$(curl -s -X POST -H 'Content-Type: application/json' \\
@@ -120,27 +120,33 @@ Try it (needs curl and jq):
   ACCESS=$(echo "$TOKENS" | jq -r .access_token); REFRESH=$(echo "$TOKENS" | jq -r .refresh_token)
 
   # 2. the sensitive operation accepts the fresh token
-  curl -s -H "Authorization: Bearer $ACCESS" http://{HOST}:{PORT}/sensitive_operation
+  curl -s -w '\\n' -H "Authorization: Bearer $ACCESS" http://{HOST}:{PORT}/sensitive_operation
 
   # 3. refresh: a new, non-fresh access token
   NONFRESH=$(curl -s -X POST -H "Authorization: Bearer $REFRESH" http://{HOST}:{PORT}/refresh | jq -r .access_token)
 
   # 4. any token opens /protected ...
-  curl -s -H "Authorization: Bearer $NONFRESH" http://{HOST}:{PORT}/protected
+  curl -s -w '\\n' -H "Authorization: Bearer $NONFRESH" http://{HOST}:{PORT}/protected
 
   # 5. ... but the sensitive operation says 401 {{"msg": "Fresh token required"}}
-  curl -s -i -H "Authorization: Bearer $NONFRESH" http://{HOST}:{PORT}/sensitive_operation
+  curl -s -i -w '\\n' -H "Authorization: Bearer $NONFRESH" http://{HOST}:{PORT}/sensitive_operation
 
   # 6. re-enter the password for a fresh token
-  curl -s -X POST -H 'Content-Type: application/json' \\
+  curl -s -w '\\n' -X POST -H 'Content-Type: application/json' \\
       -d '{{"username":"test","password":"test"}}' http://{HOST}:{PORT}/fresh-login
 
   # 7. log out: this access token is revoked, /protected now answers 401
-  curl -s -X POST -H "Authorization: Bearer $NONFRESH" http://{HOST}:{PORT}/logout
-  curl -s -H "Authorization: Bearer $NONFRESH" http://{HOST}:{PORT}/protected
+  curl -s -w '\\n' -X POST -H "Authorization: Bearer $NONFRESH" http://{HOST}:{PORT}/logout
+  curl -s -w '\\n' -H "Authorization: Bearer $NONFRESH" http://{HOST}:{PORT}/protected
 
-  # 8. log out everywhere: every token of "test" issued so far stops working
-  curl -s -X POST -H "Authorization: Bearer $ACCESS" http://{HOST}:{PORT}/logout-everywhere
+  # 8. log out everywhere: every token of "test" issued so far stops working ...
+  curl -s -w '\\n' -X POST -H "Authorization: Bearer $ACCESS" http://{HOST}:{PORT}/logout-everywhere
+
+  # 9. ... the fresh access token of step 1 (401 "Token has been revoked") ...
+  curl -s -w '\\n' -H "Authorization: Bearer $ACCESS" http://{HOST}:{PORT}/protected
+
+  # 10. ... and the refresh token too: logging in again is the only way back
+  curl -s -w '\\n' -X POST -H "Authorization: Bearer $REFRESH" http://{HOST}:{PORT}/refresh
 """
 
 
@@ -149,11 +155,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default=HOST)
     parser.add_argument("--port", type=int, default=PORT)
     parser.add_argument("--redis", metavar="URL", help="share revocations through Redis and rotate refresh tokens")
+    parser.add_argument("--no-access-log", action="store_true", help="do not log each request")
     args = parser.parse_args(argv)
     print(WALKTHROUGH.replace(f"{HOST}:{PORT}", f"{args.host}:{args.port}"), flush=True)
     # One process: the demo's random secret must be shared by everything that verifies.
     # (Several processes or hosts share it through SANIC_JWT_SECRET_KEY.)
-    create_app(redis_url=args.redis).run(host=args.host, port=args.port, single_process=True, access_log=False)
+    # The access log is on so that a newcomer sees each request of the walkthrough arrive.
+    create_app(redis_url=args.redis).run(
+        host=args.host, port=args.port, single_process=True, access_log=not args.no_access_log
+    )
 
 
 if __name__ == "__main__":

@@ -38,4 +38,4 @@ __all__ = (
     "verify_jwt_in_request",
 )
 
-__version__ = "0.1.0"
+__version__ = "1.0.0"

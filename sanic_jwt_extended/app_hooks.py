@@ -106,6 +106,9 @@ def _implicit_refresh(manager: JWTManager, request: Request, response: BaseHTTPR
     window = cast("timedelta", manager.config.implicit_refresh)
     if exp is None or exp - datetime.now(timezone.utc) > window:
         return
-    if any(cookie.key == manager.config.access_cookie_name for cookie in response.cookies.cookies):
+    # The cookie jar lives in the Set-Cookie headers; read them with a default because Sanic
+    # 24.12's ``response.cookies.cookies`` raises KeyError when there is none.
+    cookies = response.headers.getall("Set-Cookie", [])
+    if any(getattr(cookie, "key", None) == manager.config.access_cookie_name for cookie in cookies):
         return  # the view already set or unset the cookie itself
     set_token_cookies(manager, response, manager._reissue(token, "access"), refresh=False)

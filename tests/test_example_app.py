@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import re
+import shutil
+import subprocess
+import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -46,9 +52,14 @@ def run_flow(call: Call) -> None:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def served_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("example") / "output.log"
+
+
+@pytest.fixture(scope="module")
+def served(served_log: Path) -> Iterator[str]:
     """`python example_app.py` in its own process, as a user would run it."""
-    log = tmp_path_factory.mktemp("example") / "output.log"
+    log = served_log
     with serve("example_app.py", log) as base:
         assert "curl" in log.read_text()  # the walkthrough is printed
         yield base
@@ -90,3 +101,58 @@ def test_flow_in_process() -> None:
 def test_bad_logins_are_4xx(path: str, kwargs: dict[str, object]) -> None:
     response = Client(create_app()).request("POST", path, **kwargs)
     assert 400 <= response.status < 500
+
+
+def walkthrough_steps(log: str) -> dict[int, str]:
+    """The printed walkthrough as one shell script per numbered step."""
+    text = log[log.index("Try it") :].split("\n", 1)[1]
+    steps: dict[int, str] = {}
+    number = 0
+    for line in text.splitlines():
+        if line and not line.startswith("  "):
+            break  # the walkthrough is indented; the server's log follows it
+        match = re.match(r"\s*# (\d+)\. ", line)
+        if match:
+            number = int(match[1])
+            steps[number] = ""
+        elif number:
+            steps[number] += line.strip() + "\n"
+    return steps
+
+
+@pytest.mark.skipif(not (shutil.which("curl") and shutil.which("jq")), reason="the walkthrough needs curl and jq")
+def test_printed_walkthrough_runs_as_printed(served: str, served_log: Path) -> None:
+    steps = walkthrough_steps(served_log.read_text())
+    assert sorted(steps) == list(range(1, len(steps) + 1)) and len(steps) >= 10
+    # One bash runs every step in turn (steps share $ACCESS and friends); a marker line
+    # separates their outputs.
+    script = "set -eu\n" + "".join(f"echo '@@step {n}'\n{source}" for n, source in sorted(steps.items()))
+    completed = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60, check=True)
+    outputs = dict(
+        (int(number), body)
+        for number, body in re.findall(r"^@@step (\d+)\n(.*?)(?=^@@step |\Z)", completed.stdout, re.M | re.S)
+    )
+    for number, output in outputs.items():
+        # every answer printed ends with a newline, so the next prompt starts on its own line
+        assert output == "" or output.endswith("}\n"), (number, output)
+    assert json.loads(outputs[2])["user"] == "test"
+    assert '"Fresh token required"' in outputs[5] and outputs[5].startswith("HTTP/1.1 401")
+    assert json.loads(outputs[6]).keys() == {"access_token"}
+    assert [json.loads(line) for line in outputs[7].splitlines()] == [
+        {"msg": "Access token revoked"},
+        {"msg": "Token has been revoked"},
+    ]
+    # after "log out everywhere" neither the fresh access token nor the refresh token works
+    assert json.loads(outputs[8]) == {"msg": "Every session of test is revoked"}
+    assert json.loads(outputs[9]) == {"msg": "Token has been revoked"}
+    assert json.loads(outputs[10]) == {"msg": "Token has been revoked"}
+
+
+def test_requests_are_logged_by_default(served: str, served_log: Path) -> None:
+    httpx.get(f"{served}/protected-fresh?logged=1")
+    deadline = time.monotonic() + 10
+    # Sanic's access log: one line with the method, the URL and the status (the layout varies by version)
+    line = re.compile(r"^.*GET .*/protected-fresh\?logged=1\s+401\b", re.M)
+    while not line.search(served_log.read_text()):
+        assert time.monotonic() < deadline, served_log.read_text()
+        time.sleep(0.1)
