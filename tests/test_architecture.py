@@ -2,8 +2,11 @@
 
 * ``keys``, ``codec``, ``tokens`` and ``exceptions`` are framework-free: they never import Sanic
   and only import each other, so they load with Sanic made unimportable.
-* Imports point down: no submodule imports ``manager`` or the package root at runtime
-  (``if TYPE_CHECKING:`` blocks are exempt), and the runtime import graph has no cycle.
+* Imports point down: every module sits in one layer of ``LAYERS`` (docs/architecture.md) and
+  imports only its own layer or lower ones, ``if TYPE_CHECKING:`` imports included; the import
+  graph (``TYPE_CHECKING`` included) has no cycle.
+* No module reads or writes another object's ``_private`` attribute (``self``/``cls`` aside),
+  unless a class of that same module defines the attribute.
 * The root ``__all__`` holds the core names and only names the contract lists, every module
   declares a tuple ``__all__``,
   and ``py.typed`` is present and shipped.
@@ -31,6 +34,61 @@ MODULES = sorted(
     info.name.removeprefix(f"{PACKAGE}.") for info in pkgutil.walk_packages([str(PKG_DIR)], prefix=f"{PACKAGE}.")
 )
 FRAMEWORK_FREE = ("keys", "codec", "tokens", "exceptions")
+# The layers of docs/architecture.md: a module imports only from its own layer or below.
+# 0 names and the error family; 1 the Sanic-free core; 2 request level; 3 Sanic glue;
+# 4 the manager and the package root; 5 tools and integrations built on the manager.
+LAYERS: dict[str, int] = {
+    "exceptions": 0,
+    "blocklist.base": 0,
+    "keys": 1,
+    "codec": 1,
+    "tokens": 1,
+    "cache": 1,
+    "config": 1,
+    "jwks": 1,
+    "revocation": 1,
+    "blocklist": 1,
+    "blocklist.memory": 1,
+    "blocklist.mirror": 1,
+    "blocklist.redis": 1,
+    "locations": 2,
+    "verification": 2,
+    "cookies": 3,
+    "decorators": 3,
+    "handler": 3,
+    "app_hooks": 3,
+    "openapi": 3,
+    "manager": 4,
+    "testing": 5,
+    "pytest_plugin": 5,
+    "cli": 5,
+    "cli.inputs": 5,
+    "cli.key_commands": 5,
+    "cli.token_commands": 5,
+    "__main__": 5,
+}
+# Upward imports not yet removed (module, imported module): this list only shrinks.
+UPWARD_ALLOWED: set[tuple[str, str]] = {
+    ("verification", "manager"),
+    ("decorators", "manager"),
+    ("cookies", "manager"),
+    ("app_hooks", "manager"),
+}
+# Private attributes still read across modules (module, attribute): this list only shrinks.
+PRIVATE_ALLOWED: set[tuple[str, str]] = {
+    ("app_hooks", "_reissue"),
+    ("app_hooks", "_csrf_claims"),
+    ("app_hooks", "_keys"),
+    ("manager", "_revoker"),
+    ("revocation", "_data"),
+    ("revocation", "_blocklist_args"),
+    ("verification", "_header_keys"),
+    ("verification", "_decode"),
+    ("verification", "_with_user"),
+    ("verification", "_data"),
+    ("verification", "_prefixed"),
+    ("verification", "_leeway"),
+}
 # Always exported.
 ROOT_ALL = {
     "JWT",
@@ -244,13 +302,16 @@ def test_submodules_never_import_the_package_root(module: str) -> None:
     assert offending == [], f"{module}.py imports upwards: {offending}"
 
 
-def test_runtime_import_graph_has_no_cycle() -> None:
+def test_import_graph_has_no_cycle() -> None:
+    # TYPE_CHECKING imports count: a cycle hidden from the interpreter is still a cycle for
+    # the reader, and for mypy.
     graph = {
         module: sorted(
             {
                 found.target.removeprefix(f"{PACKAGE}.")
                 for found in imports_of(module)
-                if found.target.startswith(f"{PACKAGE}.") and not found.type_checking
+                if found.target.startswith(f"{PACKAGE}.")
+                and (found.target, module) not in {(f"{PACKAGE}.{b}", a) for a, b in UPWARD_ALLOWED}
             }
         )
         for module in MODULES
@@ -274,6 +335,105 @@ def test_runtime_import_graph_has_no_cycle() -> None:
         if module not in state:
             visit(module)
     assert set(state) == set(MODULES)
+
+
+def test_every_module_has_a_layer() -> None:
+    assert set(MODULES) - set(LAYERS) == set(), "add new modules to LAYERS (and docs/architecture.md)"
+    assert set(LAYERS) - set(MODULES) == set(), "LAYERS names modules that no longer exist"
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_imports_point_down(module: str) -> None:
+    level = LAYERS[module]
+    offending = [
+        (found.target, found.line, "TYPE_CHECKING" if found.type_checking else "runtime")
+        for found in imports_of(module)
+        if found.target.startswith(f"{PACKAGE}.")
+        and (target := found.target.removeprefix(f"{PACKAGE}.")) in LAYERS
+        and LAYERS[target] > level
+        and (module, target) not in UPWARD_ALLOWED
+    ]
+    assert offending == [], f"{module}.py (layer {level}) imports upwards: {offending}"
+
+
+def test_upward_allow_list_only_holds_real_imports() -> None:
+    # A fixed upward import must leave the list, so the list cannot hide a new one later.
+    real = {
+        (module, found.target.removeprefix(f"{PACKAGE}."))
+        for module in MODULES
+        for found in imports_of(module)
+        if found.target.startswith(f"{PACKAGE}.")
+    }
+    assert UPWARD_ALLOWED - real == set()
+
+
+def _is_self(node: ast.expr) -> bool:
+    return isinstance(node, ast.Name) and node.id in ("self", "cls")
+
+
+def private_uses(source: str) -> list[tuple[str, int]]:
+    """``(attribute, line)`` of every ``obj._name`` where ``obj`` is not ``self``, ``cls`` or
+    ``super()`` and no class of ``source`` defines ``_name`` (as a method, a ``self._name``
+    assignment or a ``__slots__`` entry)."""
+    tree = ast.parse(source)
+    own: set[str] = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.ClassDef):
+            continue
+        for item in ast.walk(node):
+            if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                own.add(item.name)
+            elif (
+                isinstance(item, ast.Attribute)
+                and isinstance(item.value, ast.Name)
+                and item.value.id in ("self", "cls")
+            ):
+                own.add(item.attr)
+            elif isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name):
+                own.add(item.target.id)
+            elif isinstance(item, ast.Constant) and isinstance(item.value, str):
+                own.add(item.value)
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Attribute) or not node.attr.startswith("_") or node.attr.startswith("__"):
+            continue
+        value = node.value
+        if _is_self(value):
+            continue
+        if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "super":
+            continue
+        if node.attr not in own:
+            found.append((node.attr, node.lineno))
+    return found
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("def f(manager):\n    return manager._keys", [("_keys", 2)]),
+        ("def f(manager):\n    manager._keys = 1", [("_keys", 2)]),
+        ("class A:\n    def f(self):\n        return self._x", []),
+        ("class A:\n    def f(self, other):\n        self._x = 1\n        return other._x", []),
+        ("class A:\n    def f(self):\n        return super()._x", []),
+        ("class A:\n    @classmethod\n    def f(cls):\n        return cls._x", []),
+        ("x = obj.__class__", []),
+    ],
+    ids=["read", "write", "self", "same-module-class", "super", "cls", "dunder"],
+)
+def test_private_scanner(source: str, expected: list[tuple[str, int]]) -> None:
+    assert private_uses(source) == expected
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_no_private_attribute_of_another_module(module: str) -> None:
+    found = private_uses(module_path(module).read_text(encoding="utf-8"))
+    offending = [(name, line) for name, line in found if (module, name) not in PRIVATE_ALLOWED]
+    assert offending == [], f"{module}.py touches private attributes of objects it does not own: {offending}"
+
+
+def test_private_allow_list_only_holds_real_uses() -> None:
+    real = {(module, name) for module in MODULES for name, _ in private_uses(module_path(module).read_text("utf-8"))}
+    assert PRIVATE_ALLOWED - real == set()
 
 
 # -- public surface ---------------------------------------------------------------------------
