@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, cast
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
 
 from sanic import Request, Sanic
 from sanic.response import BaseHTTPResponse, HTTPResponse, json
@@ -28,7 +28,7 @@ logger = logging.getLogger("sanic_jwt_extended")
 
 def register_hooks(manager: JWTManager) -> None:
     """Wire ``manager`` into its app; called once, when the with-block ends."""
-    app, config = manager.app, manager.config
+    app, config = manager.app, manager.settings
     app.exception(JWTExtendedException)(manager.handler.respond)
 
     async def check_routes(app: Sanic[Any, Any], *_: Any) -> None:
@@ -47,10 +47,11 @@ def register_hooks(manager: JWTManager) -> None:
             )
 
         app.add_route(jwks, config.jwks_endpoint, methods=["GET"], name="sanic_jwt_extended_jwks")
-    if hasattr(config.blocklist, "close"):
+    close = getattr(config.blocklist, "close", None)
+    if close is not None:
 
         async def close_blocklist(app: Sanic[Any, Any], *_: Any) -> None:
-            await config.blocklist.close()
+            await close()
 
         app.register_listener(close_blocklist, "after_server_stop")
     if config.implicit_refresh is not None:
@@ -62,7 +63,7 @@ def register_hooks(manager: JWTManager) -> None:
 
 
 def _check_routes(manager: JWTManager, app: Sanic[Any, Any]) -> None:
-    config = manager.config
+    config = manager.settings
     if isinstance(config.blocklist, InMemoryBlocklist) and app.state.workers > 1:
         logger.warning(
             "InMemoryBlocklist with %d workers: a token revoked in one worker stays valid in the "
@@ -77,8 +78,14 @@ def _check_routes(manager: JWTManager, app: Sanic[Any, Any]) -> None:
                     f"use_acl: route '/{route.path}' uses allow=/deny= but config.use_acl is False; "
                     "set manager.config.use_acl = True."
                 )
-            if req.locations and "cookies" in req.locations and config.csrf_protect:
-                manager._csrf_claims = True
+            if req.locations and "cookies" in req.locations and config.csrf_protect and not config.csrf_claims:
+                # Decided when the config was sealed: routes are not all known then.
+                logger.warning(
+                    "token_location: route '/%s' reads tokens from cookies, but tokens carry no CSRF "
+                    "claim (cookies is not in config.token_location): unsafe methods on it will be "
+                    "refused; add 'cookies' to config.token_location.",
+                    route.path,
+                )
 
 
 def _route_requirements(handler: Any) -> Iterator[Requirements]:
@@ -103,12 +110,12 @@ def _implicit_refresh(manager: JWTManager, request: Request, response: BaseHTTPR
     if response.status >= 400:
         return  # a failed request renews nothing
     exp = token.exp
-    window = cast("timedelta", manager.config.implicit_refresh)
-    if exp is None or exp - datetime.now(timezone.utc) > window:
+    window = manager.settings.implicit_refresh
+    if exp is None or window is None or exp - datetime.now(timezone.utc) > window:
         return
     # The cookie jar lives in the Set-Cookie headers; read them with a default because Sanic
     # 24.12's ``response.cookies.cookies`` raises KeyError when there is none.
     cookies = response.headers.getall("Set-Cookie", [])
-    if any(getattr(cookie, "key", None) == manager.config.access_cookie_name for cookie in cookies):
+    if any(getattr(cookie, "key", None) == manager.settings.access_cookie_name for cookie in cookies):
         return  # the view already set or unset the cookie itself
     set_token_cookies(manager, response, manager._reissue(token, "access"), refresh=False)

@@ -18,8 +18,8 @@ from .verification import manager_of
 if TYPE_CHECKING:
     from sanic.response import BaseHTTPResponse
 
-    from .config import Config
     from .manager import JWTManager
+    from .settings import Settings
     from .tokens import Token
 
 __all__ = (
@@ -42,13 +42,13 @@ def _current_manager() -> JWTManager:
     return manager_of(request)
 
 
-def _max_age(config: Config, token: Token, explicit: int | None) -> int | None:
+def _max_age(config: Settings, token: Token, explicit: int | None) -> int | None:
     if explicit is not None:
         return explicit
     if config.session_cookie:
         return None
     if config.cookie_max_age is not None:
-        return int(config.cookie_max_age)  # type: ignore[arg-type]
+        return config.cookie_max_age
     # Follow the token: a cookie outliving its token only carries a dead credential.
     exp = token.exp
     return None if exp is None else max(0, int((exp - datetime.now(timezone.utc)).total_seconds()))
@@ -58,7 +58,7 @@ def set_token_cookies(
     manager: JWTManager, response: BaseHTTPResponse, raw_jwt: str, *, refresh: bool, max_age: int | None = None
 ) -> None:
     """Set the token cookie and, when CSRF protection is on, its readable CSRF cookie."""
-    config = manager.config
+    config = manager.settings
     token = manager.decode_token(raw_jwt)
     if token.type != ("refresh" if refresh else "access"):
         raise ConfigurationError(f"set_{'refresh' if refresh else 'access'}_cookies got a {token.type} token")
@@ -71,7 +71,7 @@ def set_token_cookies(
         secure=config.cookie_secure,
         max_age=age,
         httponly=True,  # page script never reads the token; Sanic's default is False
-        samesite=config.cookie_samesite,  # type: ignore[arg-type]
+        samesite=config.cookie_samesite,
     )
     if config.csrf_protect and token.csrf:
         response.add_cookie(
@@ -82,13 +82,13 @@ def set_token_cookies(
             secure=config.cookie_secure,
             max_age=age,
             httponly=False,  # page script must read it to echo it in the CSRF header
-            samesite=config.cookie_samesite,  # type: ignore[arg-type]
+            samesite=config.cookie_samesite,
         )
 
 
 def unset_token_cookies(manager: JWTManager, response: BaseHTTPResponse, *, refresh: bool) -> None:
     """Expire the token cookie and its CSRF cookie (Max-Age=0, same attributes)."""
-    config = manager.config
+    config = manager.settings
     pairs = (
         (
             (config.refresh_cookie_name, config.refresh_cookie_path, True),
@@ -109,7 +109,7 @@ def unset_token_cookies(manager: JWTManager, response: BaseHTTPResponse, *, refr
             secure=config.cookie_secure,
             max_age=0,
             httponly=httponly,
-            samesite=config.cookie_samesite,  # type: ignore[arg-type]
+            samesite=config.cookie_samesite,
         )
 
 

@@ -19,7 +19,7 @@ from .exceptions import InvalidHeaderError, InvalidRequestError
 if TYPE_CHECKING:
     from sanic import Request
 
-    from .config import Config
+    from .settings import Settings
 
 __all__ = (
     "describe_locations",
@@ -115,7 +115,7 @@ def token_from_json(request: Request, key: str) -> str | None:
     return value
 
 
-def location_names(config: Config, refresh: bool) -> dict[str, str]:
+def location_names(config: Settings, refresh: bool) -> dict[str, str]:
     """Where each location keeps an access (or refresh) token, for messages."""
     return {
         "headers": f"{config.refresh_jwt_header_key if refresh else config.jwt_header_key} header",
@@ -125,7 +125,7 @@ def location_names(config: Config, refresh: bool) -> dict[str, str]:
     }
 
 
-def describe_locations(config: Config, locations: tuple[str, ...], refresh: bool) -> str:
+def describe_locations(config: Settings, locations: tuple[str, ...], refresh: bool) -> str:
     """Human-readable list of where a token was looked for, for the 401 message."""
     names = location_names(config, refresh)
     return ", ".join(names[location] for location in locations)

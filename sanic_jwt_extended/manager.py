@@ -14,15 +14,13 @@ import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
-from typing import Any, ClassVar, TypeVar, cast
+from typing import Any, ClassVar, TypeVar
 
-from multidict import istr
 from sanic import Request, Sanic
 from sanic.exceptions import SanicException
 
 from . import codec
 from .app_hooks import register_hooks
-from .blocklist.memory import InMemoryBlocklist
 from .cache import VerifiedCache
 from .config import Config
 from .exceptions import ConfigurationError, TokenCreationError
@@ -31,6 +29,7 @@ from .jwks import RemoteKeys
 from .keys import KeySet
 from .openapi import add_openapi
 from .revocation import Revocation
+from .settings import Settings
 from .tokens import Token
 from .verification import STATE_ATTR, manager_of_app
 
@@ -47,7 +46,7 @@ class JWTManager:
     def __init__(self, app: Sanic[Any, Any]) -> None:
         self.app = app
         self.config = Config.from_app_config(app.config)
-        self.handler = Handler(self.config)
+        self.handler = Handler()
         self.keys: KeySet | None = None
         self.identity_callback: Callable[[Any], Any] | None = None
         self.additional_claims_callback: Callable[[Any], Mapping[str, Any]] | None = None
@@ -58,12 +57,7 @@ class JWTManager:
         self.revocation: Revocation | None = None
         self.remote_keys: RemoteKeys | None = None
         self.verified = VerifiedCache(0)
-        self._leeway = 0.0
-        self._header_keys: tuple[str, str] = ("Authorization", "Authorization")
-        self._prefixed = True
-        self._required_claims: tuple[str, ...] = ()
-        # Tokens carry a CSRF value only when they may travel in cookies.
-        self._csrf_claims = False
+        self._settings: Settings | None = None
 
     def __repr__(self) -> str:
         return f"JWTManager(app={self.app.name!r}, algorithm={self.config.algorithm!r})"
@@ -110,58 +104,49 @@ class JWTManager:
 
     # -- lifecycle -----------------------------------------------------------------------
 
+    @property
+    def settings(self) -> Settings:
+        """The validated configuration, once the with-block has ended."""
+        if self._settings is None:
+            raise ConfigurationError("the manager is used before its `with JWT.initialize(app)` block ended")
+        return self._settings
+
     def _seal(self) -> None:
-        self.keys = self.config.seal()
-        self.verified = VerifiedCache(self.config.verify_cache_size)
-        self._leeway = self.config.leeway  # type: ignore[assignment]  # seal() made it a float
-        # Built once: an istr spares multidict the case-folding of the name on every lookup.
-        self._header_keys = (istr(self.config.jwt_header_key), istr(self.config.refresh_jwt_header_key))
-        self._prefixed = bool(self.config.jwt_header_prefix)
-        if self.config.jwks_url is not None:
+        settings = self._settings = self.config.seal(blocklist_loader=self.token_in_blocklist_callback is not None)
+        self.keys = settings.keys
+        self.verified = VerifiedCache(settings.verify_cache_size)
+        if settings.jwks_url is not None:
             self.remote_keys = RemoteKeys(
-                self.config.jwks_url,
-                self.keys,
-                self.keys.decode_algorithms,
-                refetch_interval=self.config.jwks_refetch_interval,
-                cache_seconds=self.config.jwks_cache_seconds,
-                timeout=self.config.jwks_timeout,
-                max_bytes=self.config.jwks_max_bytes,
-                max_keys=self.config.jwks_max_keys,
+                settings.jwks_url,
+                settings.keys,
+                settings.decode_algorithms,
+                refetch_interval=settings.jwks_refetch_interval,
+                cache_seconds=settings.jwks_cache_seconds,
+                timeout=settings.jwks_timeout,
+                max_bytes=settings.jwks_max_bytes,
+                max_keys=settings.jwks_max_keys,
                 on_change=self.verified.clear,
             )
-        required = ["iat", "jti", "type", self.config.identity_claim]
-        if self.config.require_exp:
-            required.append("exp")
-        self._required_claims = tuple(required)
-        self._csrf_claims = self.config.csrf_protect and "cookies" in self.config.token_location
-        if self.config.use_blocklist:
-            store = self.config.blocklist
-            if store is None and self.token_in_blocklist_callback is None:
-                store = InMemoryBlocklist()
-                object.__setattr__(self.config, "blocklist", store)
-            self.revocation = Revocation(self.config, store, self.token_in_blocklist_callback)
-        elif self.token_in_blocklist_callback is not None:
-            raise ConfigurationError(
-                "use_blocklist: a token_in_blocklist_loader is registered; set use_blocklist = True."
-            )
+        if settings.use_blocklist:
+            self.revocation = Revocation(settings, settings.blocklist, self.token_in_blocklist_callback)
+        self.handler.seal(settings)
 
     def _register(self) -> None:
         setattr(self.app.ctx, STATE_ATTR, self)
         register_hooks(self)
-        add_openapi(self.app, self.config)
+        add_openapi(self.app, self.settings)
 
     def _reissue(self, token: Token, token_type: str) -> str:
         """A new token with the same identity, roles, custom claims and family; never fresh."""
-        config, keys = self.config, self._keys()
+        config, keys = self.settings, self._keys()
         custom = {k: v for k, v in token.raw_data.items() if k not in codec.REGISTERED_CLAIMS}
         custom.pop(config.identity_claim, None)
         role = custom.pop(config.acl_claim, None)
-        lifetime = config.access_token_expires if token_type == "access" else config.refresh_token_expires
         claims = codec.build_claims(
             identity=token.identity,
             token_type=token_type,
             now=datetime.now(timezone.utc),
-            expires_delta=cast("timedelta | bool", lifetime),
+            expires_delta=config.lifetime(token_type),
             identity_claim=config.identity_claim,
             fresh=False if token_type == "access" else None,
             role=role,
@@ -169,7 +154,7 @@ class JWTManager:
             public_claims=custom,  # already namespaced/prefixed: copied as they are
             iss=token.iss,
             aud=token.aud,
-            csrf=secrets.token_urlsafe(32) if self._csrf_claims else None,
+            csrf=secrets.token_urlsafe(32) if config.csrf_claims else None,
             family=token.family if token_type == "refresh" else None,
         )
         return codec.encode(claims, keys=keys, headers=None)
@@ -223,7 +208,7 @@ class JWTManager:
         iss: str | None,
         aud: str | Sequence[str] | None,
     ) -> str:
-        keys, config = self._keys(), self.config
+        keys, config = self._keys(), self.settings
         subject = self.identity_callback(identity) if self.identity_callback else identity
         if not isinstance(subject, str):
             raise TypeError(
@@ -231,11 +216,7 @@ class JWTManager:
                 "@manager.user_identity_loader"
             )
         if expires_delta is None:
-            # seal() has turned the configured lifetimes into timedelta or False
-            expires_delta = cast(
-                "timedelta | bool",
-                config.access_token_expires if token_type == "access" else config.refresh_token_expires,
-            )
+            expires_delta = config.lifetime(token_type)
         elif expires_delta is False and config.require_exp:
             raise TokenCreationError(
                 "expires_delta=False makes a token without exp, which this app refuses; "
@@ -262,7 +243,7 @@ class JWTManager:
             private_claim_prefix=config.private_claim_prefix,
             iss=iss if iss is not None else config.default_iss,
             aud=aud if aud is not None else config.default_aud,
-            csrf=secrets.token_urlsafe(32) if self._csrf_claims else None,
+            csrf=secrets.token_urlsafe(32) if config.csrf_claims else None,
             # Each login starts a rotation family; rotate() passes it on (RFC 9700 §4.14.2).
             family=secrets.token_urlsafe(16) if token_type == "refresh" and config.refresh_token_rotation else None,
         )
@@ -330,17 +311,17 @@ class JWTManager:
         # whole "<prefix> <token>" header value on the request path. A token with a space
         # is never valid, and must not find such a header entry.
         if isinstance(raw_jwt, str) and " " not in raw_jwt:
-            hit = self.verified.get(cache_key, time.time(), self._leeway)
+            hit = self.verified.get(cache_key, time.time(), self.settings.leeway)
             if hit is not None:
                 return hit
-        config = self.config
+        config = self.settings
         header, payload = codec.decode(
             raw_jwt,
             keys=self.remote_keys or self._keys(),
             audience=config.default_aud,
             issuer=config.default_iss,
-            leeway=self._leeway,
-            required=self._required_claims,
+            leeway=config.leeway,
+            required=config.required_claims,
             max_bytes=config.max_token_bytes,
         )
         token = Token(
@@ -353,7 +334,7 @@ class JWTManager:
             private_claim_prefix=config.private_claim_prefix,
         )
         token._revoker = self.revoke
-        self.verified.put(cache_key, token, self._leeway)
+        self.verified.put(cache_key, token, config.leeway)
         return token
 
 

@@ -18,7 +18,7 @@ from .blocklist.base import Blocklist, RevocationState
 from .exceptions import BlocklistUnavailableError, ConfigurationError, RevokedTokenError
 
 if TYPE_CHECKING:
-    from .config import Config
+    from .settings import Settings
     from .tokens import Token
 
 __all__ = ("Revocation",)
@@ -29,7 +29,7 @@ logger = logging.getLogger("sanic_jwt_extended")
 class Revocation:
     """One app's revocation policy over its store and/or ``token_in_blocklist_loader``."""
 
-    def __init__(self, config: Config, store: Blocklist | None, loader: Callable[[Token], Any] | None) -> None:
+    def __init__(self, config: Settings, store: Blocklist | None, loader: Callable[[Token], Any] | None) -> None:
         self.store = store
         self.loader = loader
         # The store's synchronous lookup, when it has one and no loader callback must run too.

@@ -15,7 +15,6 @@ from collections.abc import Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
-from .config import normalize_locations
 from .exceptions import (
     AccessDeniedError,
     ClaimsVerificationError,
@@ -36,13 +35,14 @@ from .locations import (
     token_from_query,
 )
 from .tokens import Token
+from .validate import normalize_locations
 
 if TYPE_CHECKING:
     from sanic import Request
 
-    from .config import Config
     from .jwks import RemoteKeys
     from .manager import JWTManager
+    from .settings import Settings
 
 __all__ = (
     "STATE_ATTR",
@@ -129,12 +129,12 @@ def manager_of(request: Request) -> JWTManager:
 
 def _extract(request: Request, manager: JWTManager, req: Requirements) -> tuple[str, str] | None:
     """``(raw token, location)`` from the first location holding a token."""
-    config = manager.config
+    config = manager.settings
     refresh = req.refresh
     locations = req.locations or config.token_location
     for location in locations:
         if location == "headers":
-            header_key = manager._header_keys[refresh]
+            header_key = manager.settings.header_keys[refresh]
             raw = token_from_headers(request, header_key, config.jwt_header_prefix)
         elif location == "cookies":
             raw = token_from_cookies(request, config.refresh_cookie_name if refresh else config.access_cookie_name)
@@ -151,7 +151,7 @@ def _extract(request: Request, manager: JWTManager, req: Requirements) -> tuple[
     raise NoAuthorizationError(f"Missing token: looked in {tried}", locations=tuple(locations))
 
 
-def _check_csrf(request: Request, token: Token, config: Config) -> None:
+def _check_csrf(request: Request, token: Token, config: Settings) -> None:
     """Only for cookie-borne tokens (the caller checks the location)."""
     # Double submit (OWASP CSRF cheat sheet): a cross-site form can make the browser send
     # the cookie, but cannot read the CSRF cookie to echo it in a header.
@@ -219,10 +219,10 @@ def skips_authentication(request: Request, exempt_methods: Sequence[str]) -> boo
 def fast_header_key(manager: JWTManager, req: Requirements) -> str | None:
     """The header to look up in the verified-token cache before anything else, or ``None``
     when another location comes first for ``req`` (or keys are fetched remotely)."""
-    locations = req.locations or manager.config.token_location
+    locations = req.locations or manager.settings.token_location
     if locations[0] != "headers" or manager.remote_keys is not None:
         return None
-    return manager._header_keys[req.refresh]
+    return manager.settings.header_keys[req.refresh]
 
 
 def authenticate(request: Request, manager: JWTManager, req: Requirements) -> tuple[Token, str] | None:
@@ -235,10 +235,10 @@ def authenticate(request: Request, manager: JWTManager, req: Requirements) -> tu
         return None
     raw, location = found
     # Header tokens are cached as "<prefix> <token>", the header value verify_now looks up.
-    prefix = manager.config.jwt_header_prefix
+    prefix = manager.settings.jwt_header_prefix
     token = manager._decode(raw, f"{prefix} {raw}" if location == "headers" and prefix else raw)
     if location == "cookies":
-        _check_csrf(request, token, manager.config)
+        _check_csrf(request, token, manager.settings)
     if token._data.get("type") != req.token_type:
         raise WrongTokenError(f"Only {req.token_type} tokens are allowed", expected=req.token_type)
     return token, location
@@ -265,8 +265,8 @@ def verify_now(
         # keys hold a space and token keys never do (cache.py): only look up a value of
         # the kind this header's entries are.
         values = request.headers.getall(header_key, None)
-        if values is not None and len(values) == 1 and (" " in values[0]) is manager._prefixed:
-            token = manager.verified.get(values[0], time.time(), manager._leeway)
+        if values is not None and len(values) == 1 and (" " in values[0]) is bool(manager.settings.jwt_header_prefix):
+            token = manager.verified.get(values[0], time.time(), manager.settings.leeway)
     if token is not None and token._data.get("type") == req.token_type:
         location = "headers"
     else:
@@ -298,7 +298,7 @@ async def _authorize(request: Request, manager: JWTManager, req: Requirements, t
     if req.fresh_required and token.fresh is not True:
         raise FreshTokenRequiredError()
     if req.uses_roles:
-        _check_roles(token, req, manager.config.use_acl)
+        _check_roles(token, req, manager.settings.use_acl)
     check = manager.claims_verification_callback
     # Anything falsy refuses: a forgotten `return` must not accept every token.
     if check is not None and not await _call(check, token):
@@ -337,7 +337,7 @@ async def verify_request(request: Request, manager: JWTManager, req: Requirement
     token was found). Methods are handled as by ``@jwt_required``: ``None`` on an exempt
     method, ``CORSPreflight`` (an empty 204) on a CORS preflight.
     """
-    exempt = manager.config.exempt_methods
+    exempt = manager.settings.exempt_methods
     if (request.method == "OPTIONS" or exempt) and skips_authentication(request, exempt):
         request.ctx.token = None
         return None

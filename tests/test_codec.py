@@ -22,6 +22,7 @@ KEYS = load_keys(
     allow_weak_secret=False,
 )
 
+
 def claims(**overrides: Any) -> dict[str, Any]:
     base: dict[str, Any] = {
         "identity": "a",

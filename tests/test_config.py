@@ -141,3 +141,30 @@ def test_repr_hides_secrets() -> None:
     config = init(secret_key=SECRET)
     assert SECRET not in repr(config)
     assert "HS256" in repr(config)
+
+
+def test_seal_returns_frozen_settings_and_leaves_the_config_as_written() -> None:
+    import dataclasses
+
+    from sanic_jwt_extended.settings import Settings
+
+    config = Config(secret_key=SECRET, leeway=timedelta(seconds=3), token_location=["header", "cookies"])
+    config.access_token_expires = 60
+    settings = config.seal()
+    assert isinstance(settings, Settings)
+    assert (settings.leeway, settings.token_location) == (3.0, ("headers", "cookies"))
+    assert settings.access_token_expires == timedelta(seconds=60)
+    assert settings.csrf_claims is True
+    assert settings.required_claims == ("iat", "jti", "type", "sub", "exp")
+    # Written values are kept; reads answer with what the app runs with.
+    assert vars(config)["token_location"] == ["header", "cookies"]
+    assert vars(config)["access_token_expires"] == 60
+    assert config.token_location == ("headers", "cookies")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.leeway = 1.0  # type: ignore[misc]
+    assert not hasattr(settings, "__dict__")  # slotted
+
+
+def test_header_only_config_gives_tokens_no_csrf_claim() -> None:
+    assert Config(secret_key=SECRET).seal().csrf_claims is False
+    assert Config(secret_key=SECRET, token_location=["cookies"], csrf_protect=False).seal().csrf_claims is False

@@ -243,3 +243,20 @@ def test_all_exceptions_are_one_family() -> None:
 
     for name in exceptions.__all__:
         assert issubclass(getattr(exceptions, name), JWTExtendedException)
+
+
+def test_handler_names_are_the_exception_family_s() -> None:
+    # One list: every error class names a response the handler has, and the handler has
+    # no response no error uses.
+
+    from sanic_jwt_extended import exceptions
+    from sanic_jwt_extended.handler import HANDLER_NAMES, Handler
+
+    classes = [
+        value
+        for value in vars(exceptions).values()
+        if isinstance(value, type) and issubclass(value, exceptions.JWTExtendedException)
+    ]
+    assert {cls.handler_name for cls in classes} == set(HANDLER_NAMES)
+    annotated = {name for name in Handler.__annotations__ if not name.startswith("_")}
+    assert annotated == set(HANDLER_NAMES)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from ..config import Config
 from ..exceptions import ConfigurationError
 from ..keys import KeySet
+from ..settings import Settings
 from ..verification import manager_of_app
 
 if TYPE_CHECKING:
@@ -180,7 +181,7 @@ def _secret(args: argparse.Namespace) -> str | None:
     return args.secret  # type: ignore[no-any-return]
 
 
-def build_config(args: argparse.Namespace, *, signing: bool) -> tuple[Config, KeySet] | None:
+def build_config(args: argparse.Namespace, *, signing: bool) -> tuple[Settings, KeySet] | None:
     """A sealed Config from ``--set`` and the key flags; ``None`` when no key was given."""
     config = Config()
     try:
@@ -214,9 +215,10 @@ def build_config(args: argparse.Namespace, *, signing: bool) -> tuple[Config, Ke
     if args.algorithm is not None:
         config.algorithm = args.algorithm
     try:
-        return config, config.seal()
+        settings = config.seal()
     except ConfigurationError as error:
         raise CLIError(str(error)) from None
+    return settings, settings.keys
 
 
 def _jwk_set_keys(value: Mapping[str, Any], path: str) -> list[Any]:
