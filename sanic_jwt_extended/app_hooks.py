@@ -15,7 +15,7 @@ from .blocklist.memory import InMemoryBlocklist
 from .cookies import set_token_cookies
 from .decorators import REQUIREMENTS_ATTR
 from .exceptions import ConfigurationError, JWTExtendedException
-from .verification import Requirements
+from .requirements import Requirements
 
 if TYPE_CHECKING:
     from .manager import JWTManager
@@ -41,7 +41,7 @@ def register_hooks(manager: JWTManager) -> None:
             # Public keys only; rotation keeps retired keys listed until their tokens
             # expire, so a cached copy never lacks a key that still verifies.
             return json(
-                manager._keys().jwk_set(),
+                config.keys.jwk_set(),
                 headers={"Cache-Control": f"public, max-age={config.jwks_max_age}"},
                 content_type="application/jwk-set+json",
             )
@@ -118,4 +118,4 @@ def _implicit_refresh(manager: JWTManager, request: Request, response: BaseHTTPR
     cookies = response.headers.getall("Set-Cookie", [])
     if any(getattr(cookie, "key", None) == manager.settings.access_cookie_name for cookie in cookies):
         return  # the view already set or unset the cookie itself
-    set_token_cookies(manager, response, manager._reissue(token, "access"), refresh=False)
+    set_token_cookies(manager.verifier, response, manager.reissue(token, "access"), refresh=False)

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from .config import Config
 from .decorators import REQUIREMENTS_ATTR
-from .verification import Requirements
+from .requirements import Requirements
 
 if TYPE_CHECKING:
     from sanic import Sanic

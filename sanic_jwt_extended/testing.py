@@ -25,12 +25,10 @@ from typing import TYPE_CHECKING, Any, cast
 
 from . import codec
 from .exceptions import ConfigurationError, TokenCreationError
-from .verification import manager_of_app
+from .manager import JWTManager
 
 if TYPE_CHECKING:
     from sanic import Sanic
-
-    from .manager import JWTManager
 
 __all__ = ("TokenFactory", "tokens_for")
 
@@ -186,7 +184,5 @@ class TokenFactory:
 
 def tokens_for(app: Sanic[Any, Any] | JWTManager) -> TokenFactory:
     """A ``TokenFactory`` for ``app`` (or directly for a manager)."""
-    # Told apart by ``ctx`` rather than isinstance: this module may not import the manager
-    # module (layering), and a Sanic app always has ``ctx`` while a manager has none.
-    manager = manager_of_app(app) if hasattr(app, "ctx") else app
+    manager = app if isinstance(app, JWTManager) else JWTManager.get(app)
     return TokenFactory(manager)

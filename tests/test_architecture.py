@@ -54,6 +54,9 @@ LAYERS: dict[str, int] = {
     "blocklist.mirror": 1,
     "blocklist.redis": 1,
     "locations": 2,
+    "csrf": 2,
+    "requirements": 2,
+    "issuing": 2,
     "verification": 2,
     "cookies": 3,
     "decorators": 3,
@@ -71,22 +74,10 @@ LAYERS: dict[str, int] = {
 }
 # Upward imports not yet removed (module, imported module): this list only shrinks.
 UPWARD_ALLOWED: set[tuple[str, str]] = {
-    ("verification", "manager"),
-    ("decorators", "manager"),
-    ("cookies", "manager"),
     ("app_hooks", "manager"),
 }
 # Private attributes still read across modules (module, attribute): this list only shrinks.
-PRIVATE_ALLOWED: set[tuple[str, str]] = {
-    ("app_hooks", "_reissue"),
-    ("app_hooks", "_keys"),
-    ("manager", "_revoker"),
-    ("revocation", "_data"),
-    ("revocation", "_blocklist_args"),
-    ("verification", "_decode"),
-    ("verification", "_with_user"),
-    ("verification", "_data"),
-}
+PRIVATE_ALLOWED: set[tuple[str, str]] = set()
 # Always exported.
 ROOT_ALL = {
     "JWT",
@@ -282,12 +273,12 @@ def test_core_modules_load_with_sanic_unimportable() -> None:
 # -- imports point down -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("module", [name for name in MODULES if name != "manager"])
-def test_only_the_package_root_imports_manager(module: str) -> None:
+@pytest.mark.parametrize("module", [name for name in MODULES if LAYERS.get(name, 0) < LAYERS["manager"]])
+def test_only_the_root_and_tools_import_manager(module: str) -> None:
     offending = [
         found.line for found in imports_of(module) if found.target == f"{PACKAGE}.manager" and not found.type_checking
     ]
-    assert offending == [], f"{module}.py imports manager at runtime (lines {offending}); only __init__.py may"
+    assert offending == [], f"{module}.py imports manager at runtime (lines {offending}); only the root and tools may"
 
 
 @pytest.mark.parametrize("module", MODULES)

@@ -27,7 +27,7 @@ def test_a_repeated_token_is_verified_once() -> None:
     assert len(manager.verified) == 1
     # Swap the keys under the manager: a hit no longer needs them, a miss fails with them.
     _, other = make_app("cache_other_keys", secret_key="z" * 64)
-    manager.keys = other.keys
+    manager.verifier.keys = other.settings.keys
     assert client.get("/protected", token).json["identity"] == "alice"
     assert client.get("/protected", other.create_access_token("x")).status == 200
     assert client.get("/protected", make_app("third", secret_key="y" * 64)[1].create_access_token("x")).status == 422

@@ -14,16 +14,13 @@ import sys
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..config import Config
 from ..exceptions import ConfigurationError
 from ..keys import KeySet
+from ..manager import JWTManager
 from ..settings import Settings
-from ..verification import manager_of_app
-
-if TYPE_CHECKING:
-    from ..manager import JWTManager
 
 __all__ = (
     "CRYPTO_HINT",
@@ -296,6 +293,6 @@ def load_manager(spec: str, args: argparse.Namespace) -> JWTManager:
     if not hasattr(target, "ctx"):
         raise CLIError(f"--app {spec}: is a {type(target).__name__}, not a Sanic app or a factory returning one")
     try:
-        return manager_of_app(target)
+        return JWTManager.get(target)
     except ConfigurationError as error:
         raise CLIError(f"--app {spec}: {error}") from None
