@@ -12,9 +12,13 @@ from .validate import normalize_locations
 __all__ = ("Requirements",)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Requirements:
-    """What a route demands of its token."""
+    """What a route demands of its token.
+
+    Compared and hashed by identity (a verifier keeps one plan per object, looked up on every
+    request): ``build`` hands out one object per set of arguments.
+    """
 
     token_type: str = "access"
     fresh_required: bool = False

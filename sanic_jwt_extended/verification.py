@@ -60,9 +60,9 @@ class Pass:
     def __init__(self, request: Request, plan: Plan) -> None:
         self.request = request
         self.plan = plan
-        self.raw = ""
-        self.location = ""
         self.token: Token | None = None
+        self.location = ""
+        self.raw = ""
         self.probed = False  # the exact token-header value was looked up in the cache
         self.preflight = False
 
@@ -79,6 +79,8 @@ class Plan:
     locations: tuple[str, ...]
     probe_header: str | None  # the header looked up in the cache before anything is parsed
     refresh: bool
+    token_type: str
+    exempt_methods: tuple[str, ...]
 
 
 # -- the steps, in order -----------------------------------------------------------------------
@@ -92,7 +94,7 @@ def methods(v: Verifier, p: Pass) -> object:
     unauthenticated because of its method alone.
     """
     method = p.request.method
-    if method in v.settings.exempt_methods:
+    if method in p.plan.exempt_methods:
         return STOP
     if method == "OPTIONS":
         headers = p.request.headers
@@ -106,13 +108,15 @@ def extract(v: Verifier, p: Pass) -> object:
     """The usual request: a header this process verified before, found by its exact value.
     Otherwise the raw token of the first location holding one."""
     plan, request = p.plan, p.request
-    if plan.probe_header is not None and (v.remote is None or not v.remote.stale):
-        values = request.headers.getall(plan.probe_header, None)
+    header = plan.probe_header
+    if header is not None and (v.remote is None or not v.remote.stale):
+        values = request.headers.getall(header, None)
         if values is not None and len(values) == 1:
             p.probed = True
             hit = v.cache.by_header(values[0])
             if hit is not None:
-                p.token, p.location = hit, "headers"
+                p.token = hit
+                p.location = "headers"
                 return None
     for location in plan.locations:
         raw = LOCATIONS[location].extract(request, v.settings, plan.refresh)
@@ -167,8 +171,9 @@ def csrf(v: Verifier, p: Pass) -> object:
 
 
 def token_type(v: Verifier, p: Pass) -> object:
-    expected = p.plan.req.token_type
-    if _token(p).type != expected:
+    expected = p.plan.token_type
+    token = p.token
+    if token is None or token.type != expected:
         raise WrongTokenError(f"Only {expected} tokens are allowed", expected=expected)
     return None
 
@@ -277,7 +282,7 @@ class Verifier:
         self.revoker = revoker
         self.claims_check: Callable[[Token], Any] | None = None
         self.user_loader: Callable[[Token], Any] | None = None
-        self._plans: dict[int, Plan] = {}
+        self._plans: dict[Requirements, Plan] = {}
 
     def set_callbacks(
         self, *, claims_check: Callable[[Token], Any] | None, user_loader: Callable[[Token], Any] | None
@@ -320,13 +325,10 @@ class Verifier:
         return token
 
     def plan(self, req: Requirements) -> Plan:
-        """The steps ``req`` needs here, made once (keyed by the object: decorators keep theirs)."""
-        plan = self._plans.get(id(req))
-        if plan is not None and plan.req is req:
-            return plan
-        if len(self._plans) > 1024:  # guards only: requirements built per call
-            self._plans.clear()
-        plan = self._plans[id(req)] = self._make_plan(req)
+        """The steps ``req`` needs here, made once (``Requirements`` hash by identity)."""
+        plan = self._plans.get(req)
+        if plan is None:
+            plan = self._plans[req] = self._make_plan(req)
         return plan
 
     def _make_plan(self, req: Requirements) -> Plan:
@@ -347,21 +349,25 @@ class Verifier:
             locations=locations,
             probe_header=s.header_keys[refresh] if locations[0] == "headers" else None,
             refresh=refresh,
+            token_type=req.token_type,
+            exempt_methods=s.exempt_methods,
         )
 
     def verify(self, request: Request, req: Requirements) -> Outcome:
         """Every step for ``req``: the token (``None`` when optional and absent, or on an exempt
         method) when no step waits, else a coroutine to await. Raises ``JWTExtendedException``."""
-        p = Pass(request, self.plan(req))
-        steps = p.plan.steps
-        for index, step in enumerate(steps):
+        plan = self._plans.get(req) or self.plan(req)
+        p = Pass(request, plan)
+        index = 0
+        for step in plan.steps:
+            index += 1
             outcome = step(self, p)
             if outcome is None:
                 continue
             if outcome is STOP:
                 break
-            return self._finish(p, outcome, steps[index + 1 :])  # type: ignore[arg-type]
-        return self._publish(p)
+            return self._finish(p, outcome, plan.steps[index:])  # type: ignore[arg-type]
+        return _publish(p)
 
     async def _finish(self, p: Pass, pending: Awaitable[Any], steps: tuple[Step, ...]) -> Token | None:
         await pending
@@ -371,18 +377,19 @@ class Verifier:
                 break
             if outcome is not None:
                 await outcome  # type: ignore[misc]
-        return self._publish(p)
+        return _publish(p)
 
-    @staticmethod
-    def _publish(p: Pass) -> Token | None:
-        # The one place request.ctx learns the outcome (None too, for response middleware).
-        ctx = p.request.ctx
-        ctx.token = p.token
+
+def _publish(p: Pass) -> Token | None:
+    # The one place request.ctx learns the outcome (None too, for response middleware).
+    ctx = p.request.ctx
+    token = ctx.token = p.token
+    if token is None:
         if p.preflight:
             raise CORSPreflight()
-        if p.token is not None:
-            ctx.jwt_location = p.location
-        return p.token
+    else:
+        ctx.jwt_location = p.location
+    return token
 
 
 # -- finding an app's verifier -----------------------------------------------------------------
