@@ -1,6 +1,6 @@
 """``JWT`` (the stateless façade) and ``JWTManager`` (one app's state).
 
-The manager lives on ``app.ctx`` (per app, never global); ``app_hooks`` wires it into the
+The manager lives on ``app.ctx`` (per app, never global); ``hooks`` wires it into the
 app: error handler, startup checks, JWKS route, implicit refresh.
 """
 
@@ -17,11 +17,17 @@ from typing import Any, ClassVar, TypeVar
 from sanic import Request, Sanic
 from sanic.exceptions import SanicException
 
-from .app_hooks import register_hooks
 from .cache import VerifiedCache
 from .config import Config
 from .exceptions import ConfigurationError
 from .handler import Handler
+from .hooks import (
+    add_blocklist_close,
+    add_error_handler,
+    add_implicit_refresh,
+    add_jwks_route,
+    add_startup_checks,
+)
 from .issuing import Issuer
 from .jwks import RemoteKeys
 from .keys import KeySet
@@ -199,8 +205,19 @@ class JWTManager:
     def _register(self) -> None:
         setattr(self.app.ctx, STATE_ATTR, self)
         setattr(self.app.ctx, VERIFIER_ATTR, self.verifier)
-        register_hooks(self)
-        add_openapi(self.app, self.settings)
+        app, settings = self.app, self.settings
+        add_error_handler(app, self.handler)
+        add_startup_checks(app, settings)
+        if settings.jwks_endpoint is not None:
+            add_jwks_route(app, settings.jwks_endpoint, settings.keys, settings.jwks_max_age)
+        close = getattr(settings.blocklist, "close", None)
+        if close is not None:
+            add_blocklist_close(app, close)
+        if settings.implicit_refresh is not None:
+            add_implicit_refresh(
+                app, settings.implicit_refresh, settings.access_cookie_name, self.verifier, self.issuer
+            )
+        add_openapi(app, settings)
 
     def reissue(self, token: Token, token_type: str) -> str:
         """A new ``token_type`` token with ``token``'s identity, roles, custom claims and family;
@@ -344,14 +361,56 @@ class JWT:
         )
 
     @classmethod
-    def create_access_token(cls, identity: Any, **kwargs: Any) -> str:
+    def create_access_token(
+        cls,
+        identity: Any,
+        *,
+        fresh: bool | timedelta | datetime = False,
+        role: str | Sequence[str] | None = None,
+        expires_delta: timedelta | bool | None = None,
+        public_claims: Mapping[str, Any] | None = None,
+        private_claims: Mapping[str, Any] | None = None,
+        additional_headers: Mapping[str, Any] | None = None,
+        iss: str | None = None,
+        aud: str | Sequence[str] | None = None,
+    ) -> str:
         """``JWTManager.create_access_token`` on the app serving this request (or the only one)."""
-        return cls._resolve().create_access_token(identity, **kwargs)
+        return cls._resolve().create_access_token(
+            identity,
+            fresh=fresh,
+            role=role,
+            expires_delta=expires_delta,
+            public_claims=public_claims,
+            private_claims=private_claims,
+            additional_headers=additional_headers,
+            iss=iss,
+            aud=aud,
+        )
 
     @classmethod
-    def create_refresh_token(cls, identity: Any, **kwargs: Any) -> str:
+    def create_refresh_token(
+        cls,
+        identity: Any,
+        *,
+        role: str | Sequence[str] | None = None,
+        expires_delta: timedelta | bool | None = None,
+        public_claims: Mapping[str, Any] | None = None,
+        private_claims: Mapping[str, Any] | None = None,
+        additional_headers: Mapping[str, Any] | None = None,
+        iss: str | None = None,
+        aud: str | Sequence[str] | None = None,
+    ) -> str:
         """``JWTManager.create_refresh_token`` on the app serving this request (or the only one)."""
-        return cls._resolve().create_refresh_token(identity, **kwargs)
+        return cls._resolve().create_refresh_token(
+            identity,
+            role=role,
+            expires_delta=expires_delta,
+            public_claims=public_claims,
+            private_claims=private_claims,
+            additional_headers=additional_headers,
+            iss=iss,
+            aud=aud,
+        )
 
     @classmethod
     def decode_token(cls, raw_jwt: str) -> Token:

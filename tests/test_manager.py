@@ -229,3 +229,16 @@ def test_manager_repr_and_create_before_block_ends() -> None:
         with pytest.raises(ConfigurationError, match="before"):
             manager.create_access_token("a")
     assert repr(manager) == "JWTManager(app='early', algorithm='HS256')"
+
+
+@pytest.mark.parametrize("name", ["create_access_token", "create_refresh_token"])
+def test_facade_declares_every_token_option(name: str) -> None:
+    # Explicit keywords, not **kwargs: help(), IDEs and mypy see the options (a typo such
+    # as fressh=True is a type error, and a TypeError at run time).
+    import inspect
+
+    facade = inspect.signature(getattr(JWT, name)).parameters
+    method = inspect.signature(getattr(JWTManager, name)).parameters
+    assert list(facade) == [p for p in method if p != "self"]
+    assert all(p.kind is not inspect.Parameter.VAR_KEYWORD for p in facade.values())
+    assert {n: p.default for n, p in facade.items()} == {n: p.default for n, p in method.items() if n != "self"}
