@@ -1,4 +1,4 @@
-"""``JWT`` (the stateless façade) and ``JWTManager`` (one app's state).
+"""``JWTManager``: one app's state, composed of an ``Issuer``, a ``Verifier`` and a ``Revocation``.
 
 The manager lives on ``app.ctx`` (per app, never global); ``hooks`` wires it into the
 app: error handler, startup checks, JWKS route, implicit refresh.
@@ -6,16 +6,13 @@ app: error handler, startup checks, JWKS route, implicit refresh.
 
 from __future__ import annotations
 
-import gc
 import logging
-import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Any, ClassVar, TypeVar
+from typing import Any, TypeVar
 
-from sanic import Request, Sanic
-from sanic.exceptions import SanicException
+from sanic import Sanic
 
 from .cache import VerifiedCache
 from .config import Config
@@ -37,7 +34,7 @@ from .settings import Settings
 from .tokens import Token
 from .verification import VERIFIER_ATTR, Verifier
 
-__all__ = ("JWT", "STATE_ATTR", "JWTManager")
+__all__ = ("STATE_ATTR", "JWTManager", "initialized")
 
 # Where the manager lives on ``app.ctx``; per app, so two apps never share state.
 STATE_ATTR = "_sanic_jwt_extended"
@@ -173,31 +170,10 @@ class JWTManager:
 
     def _seal(self) -> None:
         settings = self._settings = self.config.seal(blocklist_loader=self.token_in_blocklist_callback is not None)
-        cache = VerifiedCache(settings.verify_cache_size, prefix=settings.jwt_header_prefix, leeway=settings.leeway)
-        remote = None
-        if settings.jwks_url is not None:
-            remote = RemoteKeys(
-                settings.jwks_url,
-                settings.keys,
-                settings.decode_algorithms,
-                refetch_interval=settings.jwks_refetch_interval,
-                cache_seconds=settings.jwks_cache_seconds,
-                timeout=settings.jwks_timeout,
-                max_bytes=settings.jwks_max_bytes,
-                max_keys=settings.jwks_max_keys,
-                on_change=cache.clear,
-            )
         revocation = None
         if settings.use_blocklist:
             revocation = Revocation(settings, settings.blocklist, self.token_in_blocklist_callback)
-        self._verifier = Verifier(
-            settings,
-            cache=cache,
-            keys=remote or settings.keys,
-            remote=remote,
-            revocation=revocation,
-            revoker=self.revoke,
-        )
+        self._verifier = Verifier.build(settings, revocation=revocation, revoker=self.revoke)
         self._issuer = Issuer(settings)
         self._callbacks_changed()
         self.handler.seal(settings)
@@ -254,9 +230,6 @@ class JWTManager:
         return self.reissue(token, "access"), self.reissue(token, "refresh")
 
     # -- tokens --------------------------------------------------------------------------
-
-    def _keys(self) -> KeySet:
-        return self.settings.keys
 
     def create_access_token(
         self,
@@ -316,103 +289,15 @@ class JWTManager:
         return self.verifier.decode(raw_jwt)
 
 
-class JWT:
-    """Entry point: ``JWT.initialize(app)`` and app-resolving shortcuts for token creation."""
-
-    # Weak: the index must not keep apps alive; the state itself lives on each app.
-    _managers: ClassVar[weakref.WeakSet[JWTManager]] = weakref.WeakSet()
-
-    @classmethod
-    @contextmanager
-    def initialize(cls, app: Sanic[Any, Any]) -> Iterator[JWTManager]:
-        """Configure ``app``: set options on ``manager.config`` inside the block.
-
-        Leaving the block validates and freezes the configuration; if the block raises,
-        nothing is registered on the app.
-        """
-        if not isinstance(app, Sanic):
-            raise ConfigurationError(f"JWT.initialize expects a Sanic app, got {type(app).__name__}")
-        if getattr(app.ctx, STATE_ATTR, None) is not None:
-            raise ConfigurationError(f"app {app.name!r} is already initialized; call JWT.initialize once per app")
-        manager = JWTManager(app)
-        yield manager
-        manager._seal()
-        manager._register()
-        cls._managers.add(manager)
-
-    @classmethod
-    def _resolve(cls) -> JWTManager:
-        try:
-            request = Request.get_current()
-        except SanicException:
-            request = None
-        if request is not None:
-            return JWTManager.get(request.app)
-        managers = list(cls._managers)
-        if len(managers) > 1:
-            gc.collect()  # apps dropped but not yet collected must not make this ambiguous
-            managers = list(cls._managers)
-        if len(managers) == 1:
-            return managers[0]
-        reason = "no app is initialized" if not managers else f"{len(managers)} apps are initialized"
-        raise ConfigurationError(
-            f"JWT cannot tell which app to use outside a request ({reason}); call the same method "
-            "on the manager instead (`manager.create_access_token(...)`, or `JWTManager.get(app)`)."
-        )
-
-    @classmethod
-    def create_access_token(
-        cls,
-        identity: Any,
-        *,
-        fresh: bool | timedelta | datetime = False,
-        role: str | Sequence[str] | None = None,
-        expires_delta: timedelta | bool | None = None,
-        public_claims: Mapping[str, Any] | None = None,
-        private_claims: Mapping[str, Any] | None = None,
-        additional_headers: Mapping[str, Any] | None = None,
-        iss: str | None = None,
-        aud: str | Sequence[str] | None = None,
-    ) -> str:
-        """``JWTManager.create_access_token`` on the app serving this request (or the only one)."""
-        return cls._resolve().create_access_token(
-            identity,
-            fresh=fresh,
-            role=role,
-            expires_delta=expires_delta,
-            public_claims=public_claims,
-            private_claims=private_claims,
-            additional_headers=additional_headers,
-            iss=iss,
-            aud=aud,
-        )
-
-    @classmethod
-    def create_refresh_token(
-        cls,
-        identity: Any,
-        *,
-        role: str | Sequence[str] | None = None,
-        expires_delta: timedelta | bool | None = None,
-        public_claims: Mapping[str, Any] | None = None,
-        private_claims: Mapping[str, Any] | None = None,
-        additional_headers: Mapping[str, Any] | None = None,
-        iss: str | None = None,
-        aud: str | Sequence[str] | None = None,
-    ) -> str:
-        """``JWTManager.create_refresh_token`` on the app serving this request (or the only one)."""
-        return cls._resolve().create_refresh_token(
-            identity,
-            role=role,
-            expires_delta=expires_delta,
-            public_claims=public_claims,
-            private_claims=private_claims,
-            additional_headers=additional_headers,
-            iss=iss,
-            aud=aud,
-        )
-
-    @classmethod
-    def decode_token(cls, raw_jwt: str) -> Token:
-        """``JWTManager.decode_token`` on the app serving this request (or the only one)."""
-        return cls._resolve().decode_token(raw_jwt)
+@contextmanager
+def initialized(app: Sanic[Any, Any]) -> Iterator[JWTManager]:
+    """The manager of ``app`` for its with-block; sealed and registered when the block ends
+    (nothing is registered if it raises). ``JWT.initialize`` is the public spelling."""
+    if not isinstance(app, Sanic):
+        raise ConfigurationError(f"JWT.initialize expects a Sanic app, got {type(app).__name__}")
+    if getattr(app.ctx, STATE_ATTR, None) is not None:
+        raise ConfigurationError(f"app {app.name!r} is already initialized; call JWT.initialize once per app")
+    manager = JWTManager(app)
+    yield manager
+    manager._seal()
+    manager._register()
