@@ -15,11 +15,12 @@ from typing import Any
 
 from multidict import istr
 
-from .blocklist.memory import InMemoryBlocklist
 from .exceptions import ConfigurationError
 from .keys import KeySet, load_keys
 from .settings import Settings
 from .validate import (
+    NAMES,
+    PREFIXES,
     TOKEN_LOCATIONS,
     as_audience,
     as_bool,
@@ -32,16 +33,15 @@ from .validate import (
     as_positive_int,
     as_str_list,
     as_string,
+    blocklist_store,
     blocklist_values,
+    check_claims,
     cookie_values,
     jwks_values,
     normalize_locations,
 )
 
 __all__ = ("TOKEN_LOCATIONS", "Config", "normalize_locations")
-
-# Claims the library writes itself: neither the identity nor the role may use their names.
-_RESERVED_CLAIMS = frozenset({"type", "fresh", "jti", "exp", "iat", "nbf", "csrf", "fam"})
 
 
 @dataclass
@@ -236,8 +236,8 @@ class Config:
         }
         values.update(cookie_values(raw, values))
         values.update(blocklist_values(raw))
-        values["blocklist"] = _store(values, self.blocklist, blocklist_loader)
-        _check_claims(values)
+        values["blocklist"] = blocklist_store(values, self.blocklist, blocklist_loader)
+        check_claims(values)
         required = ("iat", "jti", "type", values["identity_claim"], *(("exp",) if values["require_exp"] else ()))
         settings = Settings(
             keys=keys,
@@ -296,58 +296,13 @@ class Config:
         values: dict[str, Any] = {
             name: as_bool(getattr(self, name), name) for name in ("cookie_secure", "session_cookie", "csrf_check_form")
         }
-        values.update((name, as_name(getattr(self, name), name)) for name in _NAMES)
-        values.update((name, as_string(getattr(self, name), name)) for name in _PREFIXES)
+        values.update((name, as_name(getattr(self, name), name)) for name in NAMES)
+        values.update((name, as_string(getattr(self, name), name)) for name in PREFIXES)
         prefix = values["jwt_header_prefix"]
         if prefix != prefix.strip() or " " in prefix:
             raise ConfigurationError("jwt_header_prefix: must be one word without spaces, e.g. 'Bearer', or ''.")
         return values
 
 
-def _store(values: dict[str, Any], store: Any, blocklist_loader: bool) -> Any:
-    if not values["use_blocklist"]:
-        if blocklist_loader:
-            raise ConfigurationError(
-                "use_blocklist: a token_in_blocklist_loader is registered; set use_blocklist = True."
-            )
-        return None
-    # One process, no setup: the default store when nothing else answers.
-    return InMemoryBlocklist() if store is None and not blocklist_loader else store
-
-
-def _check_claims(values: dict[str, Any]) -> None:
-    if values["identity_claim"] in _RESERVED_CLAIMS:
-        raise ConfigurationError(f"identity_claim: {values['identity_claim']!r} is a reserved claim.")
-    if values["acl_claim"] in _RESERVED_CLAIMS | {"sub", values["identity_claim"]}:
-        raise ConfigurationError(f"acl_claim: {values['acl_claim']!r} is a reserved claim.")
-    if values["require_exp"] and (values["access_token_expires"] is False or values["refresh_token_expires"] is False):
-        raise ConfigurationError(
-            "access_token_expires/refresh_token_expires: False (no expiry) needs require_exp = False, "
-            "otherwise this app would refuse its own tokens."
-        )
-
-
-# Options that must be non-empty strings, and those that may be empty (prefixes).
-_NAMES = (
-    "identity_claim",
-    "acl_claim",
-    "jwt_header_key",
-    "refresh_jwt_header_key",
-    "error_message_key",
-    "access_cookie_name",
-    "refresh_cookie_name",
-    "access_cookie_path",
-    "refresh_cookie_path",
-    "access_csrf_cookie_name",
-    "refresh_csrf_cookie_name",
-    "access_csrf_cookie_path",
-    "refresh_csrf_cookie_path",
-    "csrf_header_name",
-    "csrf_field_name",
-    "jwt_query_param_name",
-    "json_key",
-    "refresh_json_key",
-)
-_PREFIXES = ("jwt_header_prefix", "public_claim_namespace", "private_claim_prefix", "jwt_query_param_value_prefix")
 _FIELD_NAMES = tuple(f.name for f in dataclasses.fields(Config) if not f.name.startswith("_"))
 _FIELD_SET = frozenset(_FIELD_NAMES)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -260,6 +260,29 @@ def load_keys(
 
     With ``remote`` (a ``jwks_url`` is configured) an app may hold no key at all.
     """
+    algorithm, decode = _algorithms(algorithm, decode_algorithms)
+    family = key_family(algorithm)
+    if remote and secret_key is None and private_key is None and public_key is None and not decode_keys:
+        return KeySet(algorithm, decode, "", None, {})
+    if family == "oct":
+        signing, verifying, jwk_kid = _hmac_key(
+            algorithm, decode, secret_key, private_key, public_key, allow_weak_secret
+        )
+    else:
+        signing, verifying, jwk_kid = _asymmetric_keys(algorithm, family, secret_key, private_key, public_key)
+    active = _verification_key(verifying, family, key_id or jwk_kid, decode, "algorithm")
+    by_kid = {active.kid: active}
+    for key in _retired_keys(decode_keys, decode, allow_weak_secret):
+        if key.kid in by_kid:
+            raise ConfigurationError(f"decode_keys: kid {key.kid!r} is used twice.")
+        by_kid[key.kid] = key
+    unused = [name for name in decode if not any(name in key.algorithms for key in by_kid.values())]
+    if unused:
+        raise ConfigurationError(f"decode_algorithms: {unused} have no configured key of their family.")
+    return KeySet(algorithm, decode, active.kid, signing, by_kid)
+
+
+def _algorithms(algorithm: Any, decode_algorithms: Sequence[str] | None) -> tuple[str, tuple[str, ...]]:
     algorithm = _check_algorithm(algorithm, "algorithm")
     if decode_algorithms is None:
         decode: tuple[str, ...] = (algorithm,)
@@ -271,68 +294,65 @@ def load_keys(
         raise ConfigurationError(
             f"decode_algorithms: must include algorithm={algorithm!r}, or the app refuses its own tokens."
         )
-    family = key_family(algorithm)
-    if remote and secret_key is None and private_key is None and public_key is None and not decode_keys:
-        return KeySet(algorithm, decode, "", None, {})
+    return algorithm, decode
 
-    if family == "oct":
-        if private_key is not None or public_key is not None:
-            raise ConfigurationError(
-                "private_key: is set but algorithm is HMAC; use secret_key (or an asymmetric algorithm)."
-            )
-        if secret_key is None or (isinstance(secret_key, (str, bytes)) and not secret_key):
-            raise ConfigurationError(
-                f"secret_key: {algorithm} needs a non-empty secret; generate one with "
-                "`python -c 'import secrets; print(secrets.token_urlsafe(64))'`."
-            )
-        signing, jwk_kid = _prepare(secret_key, "oct", "secret_key", (algorithm,))
-        _check_secret(signing, [n for n in decode if key_family(n) == "oct"], allow_weak_secret, "secret_key")
-        verifying = signing
-    else:
-        if secret_key is not None:
-            raise ConfigurationError(
-                f"secret_key: is set but algorithm={algorithm!r} is asymmetric; use private_key/public_key instead."
-            )
-        signing = jwk_kid = None
-        if private_key is not None:
-            signing, jwk_kid = _prepare(private_key, family, "private_key", (algorithm,))
-            if not _is_private(signing):
-                raise ConfigurationError(
-                    f"private_key: is a public key; {algorithm} signs with the private key. Put it in public_key."
-                )
-        if public_key is not None:
-            verifying, public_kid = _prepare(public_key, family, "public_key", (algorithm,))
-            if _is_private(verifying):
-                raise ConfigurationError("public_key: is a private key; give the public half only.")
-            jwk_kid = jwk_kid or public_kid
-        elif signing is not None:
-            verifying = signing.public_key()
-        else:
-            raise ConfigurationError(
-                f"private_key/public_key: {algorithm} needs private_key (to issue tokens) "
-                "or public_key (to verify only)."
-            )
-    active = _verification_key(verifying, family, key_id or jwk_kid, decode, "algorithm")
-    by_kid = {active.kid: active}
-    for kid, value in _retired(decode_keys):
-        retired_family = _family_of_value(value)
-        prepared, retired_jwk_kid = _prepare(
-            value, retired_family, f"decode_keys[{kid!r}]" if kid else "decode_keys", decode
+
+def _hmac_key(
+    algorithm: str, decode: tuple[str, ...], secret_key: Any, private_key: Any, public_key: Any, allow_weak: bool
+) -> tuple[Any, Any, str | None]:
+    if private_key is not None or public_key is not None:
+        raise ConfigurationError(
+            "private_key: is set but algorithm is HMAC; use secret_key (or an asymmetric algorithm)."
         )
-        if retired_family == "oct":
-            _check_secret(
-                prepared, [n for n in decode if key_family(n) == "oct"] or ["HS256"], allow_weak_secret, "decode_keys"
+    if secret_key is None or (isinstance(secret_key, (str, bytes)) and not secret_key):
+        raise ConfigurationError(
+            f"secret_key: {algorithm} needs a non-empty secret; generate one with "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(64))'`."
+        )
+    signing, jwk_kid = _prepare(secret_key, "oct", "secret_key", (algorithm,))
+    _check_secret(signing, [n for n in decode if key_family(n) == "oct"], allow_weak, "secret_key")
+    return signing, signing, jwk_kid
+
+
+def _asymmetric_keys(
+    algorithm: str, family: str, secret_key: Any, private_key: Any, public_key: Any
+) -> tuple[Any, Any, str | None]:
+    if secret_key is not None:
+        raise ConfigurationError(
+            f"secret_key: is set but algorithm={algorithm!r} is asymmetric; use private_key/public_key instead."
+        )
+    signing = jwk_kid = None
+    if private_key is not None:
+        signing, jwk_kid = _prepare(private_key, family, "private_key", (algorithm,))
+        if not _is_private(signing):
+            raise ConfigurationError(
+                f"private_key: is a public key; {algorithm} signs with the private key. Put it in public_key."
             )
+    if public_key is not None:
+        verifying, public_kid = _prepare(public_key, family, "public_key", (algorithm,))
+        if _is_private(verifying):
+            raise ConfigurationError("public_key: is a private key; give the public half only.")
+        return signing, verifying, jwk_kid or public_kid
+    if signing is None:
+        raise ConfigurationError(
+            f"private_key/public_key: {algorithm} needs private_key (to issue tokens) or public_key (to verify only)."
+        )
+    return signing, signing.public_key(), jwk_kid
+
+
+def _retired_keys(
+    decode_keys: Mapping[str, Any] | Sequence[Any] | None, decode: tuple[str, ...], allow_weak: bool
+) -> Iterator[VerificationKey]:
+    """The retired verification keys (rotation), each pinned to its family's algorithms."""
+    for kid, value in _retired(decode_keys):
+        family = _family_of_value(value)
+        prepared, jwk_kid = _prepare(value, family, f"decode_keys[{kid!r}]" if kid else "decode_keys", decode)
+        if family == "oct":
+            hmac_algorithms = [n for n in decode if key_family(n) == "oct"] or ["HS256"]
+            _check_secret(prepared, hmac_algorithms, allow_weak, "decode_keys")
         elif _is_private(prepared):
             prepared = prepared.public_key()  # only the public half is ever needed to verify
-        key = _verification_key(prepared, retired_family, kid or retired_jwk_kid, decode, "decode_keys")
-        if key.kid in by_kid:
-            raise ConfigurationError(f"decode_keys: kid {key.kid!r} is used twice.")
-        by_kid[key.kid] = key
-    unused = [name for name in decode if not any(name in key.algorithms for key in by_kid.values())]
-    if unused:
-        raise ConfigurationError(f"decode_algorithms: {unused} have no configured key of their family.")
-    return KeySet(algorithm, decode, active.kid, signing, by_kid)
+        yield _verification_key(prepared, family, kid or jwk_kid, decode, "decode_keys")
 
 
 def _retired(decode_keys: Mapping[str, Any] | Sequence[Any] | None) -> list[tuple[str | None, Any]]:

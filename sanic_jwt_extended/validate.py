@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from .blocklist.base import Blocklist
+from .blocklist.memory import InMemoryBlocklist
 from .exceptions import ConfigurationError
 
 if TYPE_CHECKING:
@@ -17,6 +18,9 @@ if TYPE_CHECKING:
     from .settings import Lifetime
 
 __all__ = (
+    "NAMES",
+    "PREFIXES",
+    "RESERVED_CLAIMS",
     "TOKEN_LOCATIONS",
     "as_audience",
     "as_bool",
@@ -31,7 +35,9 @@ __all__ = (
     "as_seconds",
     "as_str_list",
     "as_string",
+    "blocklist_store",
     "blocklist_values",
+    "check_claims",
     "cookie_values",
     "jwks_values",
     "normalize_locations",
@@ -44,6 +50,9 @@ _SAMESITE = ("Strict", "Lax", "None")
 _HTTP_TOKEN = re.compile(r"[A-Z][A-Z0-9!#$%&'*+.^_`|~-]*")
 
 logger = logging.getLogger("sanic_jwt_extended")
+
+# Claims the library writes itself: neither the identity nor the role may use their names.
+RESERVED_CLAIMS = frozenset({"type", "fresh", "jti", "exp", "iat", "nbf", "csrf", "fam"})
 
 
 def jwks_values(config: Mapping[str, Any], keys: KeySet) -> dict[str, Any]:
@@ -242,3 +251,50 @@ def as_audience(value: Any) -> str | tuple[str, ...] | None:
     if not names:
         raise ConfigurationError("default_aud: must be a non-empty string or list of strings.")
     return names
+
+
+def blocklist_store(values: dict[str, Any], store: Any, blocklist_loader: bool) -> Any:
+    if not values["use_blocklist"]:
+        if blocklist_loader:
+            raise ConfigurationError(
+                "use_blocklist: a token_in_blocklist_loader is registered; set use_blocklist = True."
+            )
+        return None
+    # One process, no setup: the default store when nothing else answers.
+    return InMemoryBlocklist() if store is None and not blocklist_loader else store
+
+
+def check_claims(values: dict[str, Any]) -> None:
+    if values["identity_claim"] in RESERVED_CLAIMS:
+        raise ConfigurationError(f"identity_claim: {values['identity_claim']!r} is a reserved claim.")
+    if values["acl_claim"] in RESERVED_CLAIMS | {"sub", values["identity_claim"]}:
+        raise ConfigurationError(f"acl_claim: {values['acl_claim']!r} is a reserved claim.")
+    if values["require_exp"] and (values["access_token_expires"] is False or values["refresh_token_expires"] is False):
+        raise ConfigurationError(
+            "access_token_expires/refresh_token_expires: False (no expiry) needs require_exp = False, "
+            "otherwise this app would refuse its own tokens."
+        )
+
+
+# Options that must be non-empty strings, and those that may be empty (prefixes).
+NAMES = (
+    "identity_claim",
+    "acl_claim",
+    "jwt_header_key",
+    "refresh_jwt_header_key",
+    "error_message_key",
+    "access_cookie_name",
+    "refresh_cookie_name",
+    "access_cookie_path",
+    "refresh_cookie_path",
+    "access_csrf_cookie_name",
+    "refresh_csrf_cookie_name",
+    "access_csrf_cookie_path",
+    "refresh_csrf_cookie_path",
+    "csrf_header_name",
+    "csrf_field_name",
+    "jwt_query_param_name",
+    "json_key",
+    "refresh_json_key",
+)
+PREFIXES = ("jwt_header_prefix", "public_claim_namespace", "private_claim_prefix", "jwt_query_param_value_prefix")
