@@ -43,7 +43,7 @@ except ImportError:  # the smoke test runs without it
 with atheris.instrument_imports() if atheris is not None else contextlib.nullcontext():
     from sanic_jwt_extended import codec
     from sanic_jwt_extended.exceptions import JWTExtendedException
-    from sanic_jwt_extended.keys import load_keys
+    from sanic_jwt_extended.key_loading import load_keys
 
 __all__ = ("KEYS", "MAX_BYTES", "REQUIRED", "VALID_TOKEN", "TestOneInput", "check_token", "write_seed_corpus")
 

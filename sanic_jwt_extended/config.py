@@ -16,7 +16,8 @@ from typing import Any
 from multidict import istr
 
 from .exceptions import ConfigurationError
-from .keys import KeySet, load_keys
+from .key_loading import load_keys
+from .keys import KeySet
 from .settings import Settings
 from .validate import (
     NAMES,

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from typing import Any
 
-from .codec import REGISTERED_CLAIMS
+from .claims import REGISTERED_CLAIMS
 from .exceptions import ConfigurationError
 
 __all__ = ("Token",)

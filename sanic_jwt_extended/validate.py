@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from .blocklist.base import Blocklist
 from .blocklist.memory import InMemoryBlocklist
+from .claims import RESERVED_CLAIMS
 from .exceptions import ConfigurationError
 
 if TYPE_CHECKING:
@@ -50,9 +51,6 @@ _SAMESITE = ("Strict", "Lax", "None")
 _HTTP_TOKEN = re.compile(r"[A-Z][A-Z0-9!#$%&'*+.^_`|~-]*")
 
 logger = logging.getLogger("sanic_jwt_extended")
-
-# Claims the library writes itself: neither the identity nor the role may use their names.
-RESERVED_CLAIMS = frozenset({"type", "fresh", "jti", "exp", "iat", "nbf", "csrf", "fam"})
 
 
 def jwks_values(config: Mapping[str, Any], keys: KeySet) -> dict[str, Any]:

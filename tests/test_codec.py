@@ -10,7 +10,7 @@ import pytest
 
 from sanic_jwt_extended import codec
 from sanic_jwt_extended import exceptions as exc
-from sanic_jwt_extended.keys import load_keys
+from sanic_jwt_extended.key_loading import load_keys
 
 SECRET = "k" * 64
 KEYS = load_keys(

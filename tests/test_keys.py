@@ -9,7 +9,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from sanic_jwt_extended.exceptions import ConfigurationError
-from sanic_jwt_extended.keys import load_keys, supported_algorithms
+from sanic_jwt_extended.key_loading import load_keys
+from sanic_jwt_extended.keys import supported_algorithms
 
 RSA = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 EC = ec.generate_private_key(ec.SECP256R1())
