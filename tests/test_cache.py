@@ -16,7 +16,7 @@ from sanic_jwt_extended import Token, jwt_required
 from sanic_jwt_extended.cache import VerifiedCache
 from sanic_jwt_extended.exceptions import DecodeError
 
-from .conftest import SECRET, Client, make_app
+from .helpers import SECRET, Client, make_app
 
 
 def test_a_repeated_token_is_verified_once() -> None:

@@ -20,7 +20,7 @@ from sanic_jwt_extended import JWTManager, jwt_required
 from sanic_jwt_extended.cli import main
 from sanic_jwt_extended.keys import thumbprint
 
-from .conftest import SECRET, Client, make_app
+from .helpers import SECRET, Client, make_app
 
 
 def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:

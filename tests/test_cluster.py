@@ -17,6 +17,7 @@ from redis.asyncio.cluster import RedisCluster
 from sanic_jwt_extended import RedisBlocklist
 from sanic_jwt_extended.blocklist import RevocationState
 
+from .helpers import bearer
 from .processes import serve
 from .redis_server import RedisClusterServers
 from .test_mirror import LAG, _true, wait_for
@@ -67,10 +68,6 @@ def test_a_cluster_client_and_a_cluster_url_share_revocations(redis_cluster: Red
         await client.aclose()
 
     asyncio.run(scenario())
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.mark.parametrize("victim", ["the blocklist's master", "another master"])

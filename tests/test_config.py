@@ -11,7 +11,7 @@ from sanic import Sanic
 from sanic_jwt_extended import JWT, Config
 from sanic_jwt_extended.exceptions import ConfigurationError
 
-from .conftest import SECRET
+from .helpers import SECRET
 
 
 def init(app_config: dict[str, Any] | None = None, **options: Any) -> Config:

@@ -24,7 +24,7 @@ from sanic_jwt_extended import (
 )
 from sanic_jwt_extended.exceptions import ConfigurationError
 
-from .conftest import Client, make_app
+from .helpers import Client, make_app
 
 
 def parse_set_cookies(response: Any) -> dict[str, dict[str, Any]]:

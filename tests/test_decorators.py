@@ -11,7 +11,7 @@ from sanic.views import HTTPMethodView
 
 from sanic_jwt_extended import JWTManager, Token, jwt_optional, jwt_required, verify_jwt_in_request
 
-from .conftest import Client, make_app
+from .helpers import Client, make_app
 
 
 def identity(token: Token | None) -> Any:

@@ -19,7 +19,7 @@ from sanic import Sanic
 
 from sanic_jwt_extended.decorators import REQUIREMENTS_ATTR
 
-from .conftest import Client
+from .helpers import Client
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]

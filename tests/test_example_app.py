@@ -16,7 +16,7 @@ import pytest
 
 from example_app import create_app
 
-from .conftest import Client
+from .helpers import Client
 from .processes import serve
 
 CREDENTIALS = {"username": "test", "password": "test"}

@@ -15,7 +15,7 @@ from sanic.response import HTTPResponse, json, text
 from sanic_jwt_extended import JWT, JWTManager, Token, jwt_required
 from sanic_jwt_extended.exceptions import ExpiredSignatureError, JWTExtendedException
 
-from .conftest import SECRET, Client, add_routes, make_app
+from .helpers import SECRET, Client, add_routes, make_app
 
 
 def forge(manager: JWTManager, secret: str = SECRET, algorithm: str = "HS256", **overrides: Any) -> str:

@@ -9,7 +9,6 @@ headers, about a millisecond each.
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import math
 import string
@@ -24,7 +23,7 @@ from hypothesis import strategies as st
 from jwt.api_jws import PyJWS
 from sanic import Sanic
 
-from .conftest import SECRET, make_app
+from .helpers import SECRET, b64url, make_app
 
 Headers = list[tuple[bytes, bytes]]
 
@@ -87,10 +86,6 @@ def assert_rejected(reply: Reply) -> None:
 def header_bytes() -> st.SearchStrategy[bytes]:
     # CR, LF and NUL cannot be carried by a header value at all.
     return st.binary(max_size=300).map(lambda value: value.translate(None, b"\r\n\x00"))
-
-
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
 # -- (a) arbitrary bytes as the Authorization header value -----------------------------------

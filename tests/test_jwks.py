@@ -18,7 +18,7 @@ from sanic_jwt_extended import JWT, JWTManager
 from sanic_jwt_extended.exceptions import ConfigurationError
 from sanic_jwt_extended.keys import thumbprint
 
-from .conftest import SECRET, Client, add_routes, make_app
+from .helpers import SECRET, Client, add_routes, make_app
 
 RSA_OLD = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 RSA_NEW = rsa.generate_private_key(public_exponent=65537, key_size=2048)

@@ -35,7 +35,7 @@ import sanic_jwt_extended.jwks as jwks_module
 from sanic_jwt_extended import JWT, JWTManager
 from sanic_jwt_extended.exceptions import ConfigurationError
 
-from .conftest import Client, add_routes
+from .helpers import Client, add_routes
 
 RSA_A = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 RSA_B = rsa.generate_private_key(public_exponent=65537, key_size=2048)

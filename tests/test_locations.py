@@ -8,7 +8,6 @@ than the default ``max_token_bytes`` (8 KiB).
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 import time
@@ -20,7 +19,7 @@ from jwt.api_jws import PyJWS
 
 from sanic_jwt_extended import JWTManager
 
-from .conftest import SECRET, Client, make_app
+from .helpers import SECRET, Client, b64url, make_app
 
 Headers = list[tuple[bytes, bytes]]
 
@@ -30,10 +29,6 @@ ROUTE_IDS = [path.strip("/") for _, path in ROUTES]
 # RFC 6750 §3: `Bearer` optionally followed by comma-separated auth-params with quoted values.
 _PARAM = r'[a-z_]+="[\x20\x21\x23-\x5b\x5d-\x7e]*"'
 CHALLENGE = re.compile(rf"^Bearer(?: {_PARAM}(?:, {_PARAM})*)?$")
-
-
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
 def signed(payload: bytes) -> str:

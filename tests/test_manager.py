@@ -14,7 +14,7 @@ from sanic.response import HTTPResponse, json
 from sanic_jwt_extended import JWT, InMemoryBlocklist, JWTManager, Token, jwt_required
 from sanic_jwt_extended.exceptions import ConfigurationError, TokenCreationError
 
-from .conftest import SECRET, Client, make_app
+from .helpers import SECRET, Client, make_app
 
 
 def payload(token: str, secret: str = SECRET) -> dict[str, Any]:

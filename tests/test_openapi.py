@@ -28,7 +28,7 @@ from sanic_jwt_extended import (
 from sanic_jwt_extended import openapi as openapi_module
 from sanic_jwt_extended.openapi import add_openapi
 
-from .conftest import SECRET, Client
+from .helpers import SECRET, Client
 
 BEARER = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
 

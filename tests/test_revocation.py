@@ -15,7 +15,7 @@ from sanic_jwt_extended import refresh_jwt_required as refresh_required
 from sanic_jwt_extended.blocklist.base import RevocationState
 from sanic_jwt_extended.exceptions import ConfigurationError, RevokedTokenError
 
-from .conftest import SECRET, Client, add_routes, make_app
+from .helpers import SECRET, Client, add_routes, make_app
 from .redis_server import free_port
 
 

@@ -15,14 +15,11 @@ from typing import Any
 import httpx
 import pytest
 
+from .helpers import bearer
 from .processes import serve
 from .redis_server import RedisServer
 
 CREDENTIALS = {"username": "test", "password": "test"}
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ The JWKS findings are in tests/test_jwks_server.py (they need a key server).
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
@@ -24,7 +23,7 @@ from sanic_ext import Extend
 from sanic_jwt_extended import JWT, JWTManager, Token, jwt_required, verify_jwt_in_request
 from sanic_jwt_extended.exceptions import ConfigurationError
 
-from .conftest import SECRET, Client
+from .helpers import SECRET, Client, b64url
 
 PREFLIGHT = {"Origin": "https://app.example", "Access-Control-Request-Method": "GET"}
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
@@ -206,17 +205,13 @@ CHALLENGE = re.compile(
 )
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
 def signed(header: dict[str, Any] | str, payload: dict[str, Any] | str) -> str:
     def part(value: dict[str, Any] | str) -> str:
-        return _b64(value.encode() if isinstance(value, str) else json.dumps(value).encode())
+        return b64url(value.encode() if isinstance(value, str) else json.dumps(value).encode())
 
     signing_input = f"{part(header)}.{part(payload)}"
     signature = hmac.new(SECRET.encode(), signing_input.encode(), hashlib.sha256).digest()
-    return f"{signing_input}.{_b64(signature)}"
+    return f"{signing_input}.{b64url(signature)}"
 
 
 def claims(**extra: Any) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from sanic_jwt_extended import JWT, jwt_required
 from sanic_jwt_extended.exceptions import ConfigurationError, TokenCreationError
 from sanic_jwt_extended.testing import TokenFactory, tokens_for
 
-from .conftest import Client, add_routes, make_app
+from .helpers import Client, add_routes, make_app
 
 Tokens = Callable[[Any], TokenFactory]
 

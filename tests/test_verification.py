@@ -14,7 +14,7 @@ from sanic.response import HTTPResponse, json
 
 from sanic_jwt_extended import JWT, JWTManager, Token, jwt_required
 
-from .conftest import SECRET, Client, add_routes, make_app
+from .helpers import SECRET, Client, add_routes, make_app
 
 
 @pytest.mark.parametrize(
