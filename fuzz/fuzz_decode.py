@@ -18,7 +18,7 @@ Run it (see fuzz/README.md)::
     python fuzz/fuzz_decode.py -max_total_time=600 fuzz/corpus
 
 The module imports without atheris (a small stand-in for ``FuzzedDataProvider`` is used),
-so ``tests/test_fuzz_harness.py`` can call ``TestOneInput`` directly.
+so ``tests/security/test_fuzz_harness.py`` can call ``TestOneInput`` directly.
 """
 
 from __future__ import annotations

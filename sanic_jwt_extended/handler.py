@@ -72,7 +72,7 @@ def _www_authenticate(exception: JWTExtendedException, status: int) -> str | Non
 class Handler:
     """The responses given for each error; assign a function to replace one.
 
-    Every attribute starts as ``default``; ``tests/test_handler.py`` checks that the annotated
+    Every attribute starts as ``default``; ``tests/http/test_handler.py`` checks that the annotated
     names below are exactly the ``handler_name`` values of the exception family.
     """
 
