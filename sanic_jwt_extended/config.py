@@ -206,11 +206,6 @@ class Config:
                 return getattr(settings, name)
         return super().__getattribute__(name)
 
-    @property
-    def sealed(self) -> bool:
-        """Whether the with-block has ended (options can no longer be set)."""
-        return self._settings is not None
-
     @classmethod
     def from_app_config(cls, app_config: Mapping[str, Any]) -> Config:
         """Defaults overlaid with ``JWT_<OPTION>`` keys of a Sanic app config."""

@@ -6,7 +6,6 @@ app: error handler, startup checks, JWKS route, implicit refresh.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -39,8 +38,7 @@ __all__ = ("STATE_ATTR", "JWTManager", "initialized")
 # Where the manager lives on ``app.ctx``; per app, so two apps never share state.
 STATE_ATTR = "_sanic_jwt_extended"
 
-logger = logging.getLogger("sanic_jwt_extended")
-
+_UNSEALED = "the manager is used before its `with JWT.initialize(app)` block ended"
 C = TypeVar("C", bound=Callable[..., Any])
 
 
@@ -80,14 +78,14 @@ class JWTManager:
     def verifier(self) -> Verifier:
         """Checks this app's tokens (the ordered steps of verification.py)."""
         if self._verifier is None:
-            raise ConfigurationError("the manager is used before its `with JWT.initialize(app)` block ended")
+            raise ConfigurationError(_UNSEALED)
         return self._verifier
 
     @property
     def issuer(self) -> Issuer:
         """Creates this app's tokens."""
         if self._issuer is None:
-            raise ConfigurationError("the manager is used before its `with JWT.initialize(app)` block ended")
+            raise ConfigurationError(_UNSEALED)
         return self._issuer
 
     @property
@@ -165,7 +163,7 @@ class JWTManager:
     def settings(self) -> Settings:
         """The validated configuration, once the with-block has ended."""
         if self._settings is None:
-            raise ConfigurationError("the manager is used before its `with JWT.initialize(app)` block ended")
+            raise ConfigurationError(_UNSEALED)
         return self._settings
 
     def _seal(self) -> None:
