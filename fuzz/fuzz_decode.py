@@ -18,7 +18,7 @@ Run it (see fuzz/README.md)::
     python fuzz/fuzz_decode.py -max_total_time=600 fuzz/corpus
 
 The module imports without atheris (a small stand-in for ``FuzzedDataProvider`` is used),
-so ``tests/test_fuzz_harness.py`` can call ``TestOneInput`` directly.
+so ``tests/security/test_fuzz_harness.py`` can call ``TestOneInput`` directly.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ except ImportError:  # the smoke test runs without it
 with atheris.instrument_imports() if atheris is not None else contextlib.nullcontext():
     from sanic_jwt_extended import codec
     from sanic_jwt_extended.exceptions import JWTExtendedException
-    from sanic_jwt_extended.keys import load_keys
+    from sanic_jwt_extended.key_loading import load_keys
 
 __all__ = ("KEYS", "MAX_BYTES", "REQUIRED", "VALID_TOKEN", "TestOneInput", "check_token", "write_seed_corpus")
 

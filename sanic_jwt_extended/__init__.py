@@ -14,7 +14,8 @@ from .cookies import (
 )
 from .decorators import jwt_optional, jwt_required, refresh_jwt_required
 from .exceptions import JWTExtendedException
-from .manager import JWT, JWTManager
+from .facade import JWT
+from .manager import JWTManager
 from .tokens import Token
 from .verification import verify_jwt_in_request
 

@@ -1,13 +1,13 @@
-"""The verified-token cache: a token verified once is not verified cryptographically again.
+"""Tokens this process has verified, so a repeated token skips the signature check.
 
-Keyed on the exact token string, or on the request path on the exact header value
-("Bearer <token>", which parses to that token and nothing else), so a hit means these very
-bytes were already checked against the same keys and the same static claims (signature,
-aud, iss, required claims, types). The two kinds of key share one map and are told apart
-by a space: a header key always holds one (the prefix is one word), a token never does
-(strict base64url). Callers look a token up only if it has no space, and a header value
-only if it has one, so neither can find the other's entries (with an empty prefix the
-header value is the token itself, and both kinds are the same).
+A hit skips only what cannot change for a given string (signature, header, reserved-claim
+rules, aud, iss, required claims, types). Two kinds of key share one map: the exact value
+of the token header (``"Bearer <token>"``), which the request path looks up before parsing
+anything, and the bare token, for every other location and ``decode_token()``. The rule
+that keeps them apart lives here only: a header key always holds a space (the prefix is
+one word), a token never does (strict base64url). ``by_header`` looks a value up only if it
+has one, ``by_token`` a token only if it has none, so neither finds the other's entries
+(with an empty prefix the header value is the token itself, and both kinds are the same).
 
 What can change with time is re-checked on every hit: ``exp`` and ``nbf`` against the clock
 (an expired entry is dropped and the full path raises the right error), and revocation,
@@ -42,11 +42,41 @@ class VerifiedCache:
     A hit is one dict lookup (``OrderedDict.get`` is ``dict.get``), with no reordering.
     """
 
-    __slots__ = ("_entries", "size")
+    __slots__ = ("_entries", "_prefix", "_prefixed", "leeway", "size")
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, *, prefix: str = "Bearer", leeway: float = 0.0) -> None:
         self.size = size
+        self.leeway = leeway
+        self._prefix = prefix
+        self._prefixed = bool(prefix)
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
+
+    def by_header(self, value: str) -> Token | None:
+        """The token verified for this exact token-header value, if any (nothing is parsed)."""
+        if (" " in value) is not self._prefixed:
+            return None
+        # get() written out: this is the lookup of nearly every request.
+        entry = self._entries.get(value)
+        if entry is None:
+            return None
+        now = time.time()
+        if entry[1] <= now - self.leeway or entry[2] > now + self.leeway:
+            return self.get(value, now, self.leeway)  # expired (dropped) or not yet valid
+        return entry[0]
+
+    def by_token(self, raw: str, *, header: bool = False) -> Token | None:
+        """The verified ``Token`` of ``raw``; ``header``: ``raw`` was read from the token header."""
+        if not isinstance(raw, str) or " " in raw:
+            return None  # never a valid token, and must not find a header entry
+        return self.get(self._key(raw, header), time.time(), self.leeway)
+
+    def remember(self, raw: str, token: Token, *, header: bool = False) -> None:
+        """Keep ``token``, verified from ``raw`` (read from the token header when ``header``)."""
+        self.put(self._key(raw, header), token, self.leeway)
+
+    def _key(self, raw: str, header: bool) -> str:
+        # A header token is kept as the header value that carries it, the one by_header sees.
+        return f"{self._prefix} {raw}" if header and self._prefixed else raw
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -8,26 +8,41 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import logging
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from .blocklist.base import Blocklist
+from multidict import istr
+
 from .exceptions import ConfigurationError
-from .keys import KeySet, load_keys
+from .key_loading import load_keys
+from .keys import KeySet
+from .settings import Settings
+from .validate import (
+    NAMES,
+    PREFIXES,
+    TOKEN_LOCATIONS,
+    as_audience,
+    as_bool,
+    as_choice,
+    as_leeway,
+    as_lifetime,
+    as_methods,
+    as_name,
+    as_non_negative_int,
+    as_positive_int,
+    as_str_list,
+    as_string,
+    blocklist_store,
+    blocklist_values,
+    check_claims,
+    cookie_values,
+    jwks_values,
+    normalize_locations,
+)
 
 __all__ = ("TOKEN_LOCATIONS", "Config", "normalize_locations")
-
-# Canonical names, aliases, and which ones this release can read tokens from.
-TOKEN_LOCATIONS = ("headers", "cookies", "query_string", "json")
-_LOCATION_ALIASES = {"header": "headers", "cookie": "cookies", "query": "query_string"}
-_SAMESITE = ("Strict", "Lax", "None")
-_HTTP_TOKEN = re.compile(r"[A-Z][A-Z0-9!#$%&'*+.^_`|~-]*")
-
-logger = logging.getLogger("sanic_jwt_extended")
 
 
 @dataclass
@@ -163,11 +178,14 @@ class Config:
     allow_weak_secret: bool = False
     """Accept an HMAC secret shorter than RFC 7518 §3.2 requires. Never in production."""
 
+    _settings: Settings | None = field(default=None, init=False, repr=False, compare=False)
+    """What ``seal()`` built; reading an option afterwards answers from it (exact types)."""
+
     def __setattr__(self, name: str, value: Any) -> None:
-        if name.startswith("_"):
-            object.__setattr__(self, name, value)
+        if name == "_settings":
+            super().__setattr__(name, value)
             return
-        if getattr(self, "_sealed", False):
+        if self._settings is not None:
             raise ConfigurationError(
                 f"{name}: the configuration is frozen once the `with JWT.initialize(app)` block "
                 "ends; set options inside the block."
@@ -176,7 +194,17 @@ class Config:
             close = difflib.get_close_matches(name, _FIELD_NAMES, n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
             raise ConfigurationError(f"{name}: unknown option.{hint}")
-        object.__setattr__(self, name, value)
+        super().__setattr__(name, value)
+
+    def __getattribute__(self, name: str) -> Any:
+        # Once sealed, an option reads as validated ("60" seconds from the environment reads
+        # as a timedelta): the values the app actually runs with. The written ones stay as
+        # they were set.
+        if name in _FIELD_SET:
+            settings = super().__getattribute__("_settings")
+            if settings is not None:
+                return getattr(settings, name)
+        return super().__getattribute__(name)
 
     @classmethod
     def from_app_config(cls, app_config: Mapping[str, Any]) -> Config:
@@ -188,285 +216,89 @@ class Config:
                 setattr(config, name, app_config[key])
         return config
 
-    def seal(self) -> KeySet:
-        """Validate every option, normalise it, freeze the config and return the keys."""
-        keys = load_keys(
+    def seal(self, *, blocklist_loader: bool = False) -> Settings:
+        """Validate every option and freeze the config; returns the ``Settings`` to run with.
+
+        ``blocklist_loader``: a ``token_in_blocklist_loader`` is registered (then no default
+        store is made).
+        """
+        keys = self._load_keys()
+        raw = {name: getattr(self, name) for name in _FIELD_NAMES}
+        values: dict[str, Any] = {
+            **self._key_values(keys),
+            **self._token_values(),
+            **self._names(),
+            **jwks_values(raw, keys),
+        }
+        values.update(cookie_values(raw, values))
+        values.update(blocklist_values(raw))
+        values["blocklist"] = blocklist_store(values, self.blocklist, blocklist_loader)
+        check_claims(values)
+        required = ("iat", "jti", "type", values["identity_claim"], *(("exp",) if values["require_exp"] else ()))
+        settings = Settings(
+            keys=keys,
+            **values,
+            # Built once: an istr spares multidict the case-folding of the name on every lookup.
+            header_keys=(istr(values["jwt_header_key"]), istr(values["refresh_jwt_header_key"])),
+            required_claims=required,
+            # Tokens carry a CSRF value only when they may travel in cookies.
+            csrf_claims=values["csrf_protect"] and "cookies" in values["token_location"],
+        )
+        self._settings = settings
+        return settings
+
+    def _load_keys(self) -> KeySet:
+        return load_keys(
             algorithm=self.algorithm,
-            decode_algorithms=_str_list(self.decode_algorithms, "decode_algorithms"),
+            decode_algorithms=as_str_list(self.decode_algorithms, "decode_algorithms"),
             secret_key=self.secret_key,
             private_key=self.private_key,
             public_key=self.public_key,
-            allow_weak_secret=_bool(self.allow_weak_secret, "allow_weak_secret"),
-            key_id=None if self.key_id is None else _name(self.key_id, "key_id"),
+            allow_weak_secret=as_bool(self.allow_weak_secret, "allow_weak_secret"),
+            key_id=None if self.key_id is None else as_name(self.key_id, "key_id"),
             decode_keys=self.decode_keys,
             remote=self.jwks_url is not None,
         )
-        values = {
+
+    def _key_values(self, keys: KeySet) -> dict[str, Any]:
+        return {
+            "secret_key": self.secret_key,
+            "algorithm": keys.algorithm,
+            "private_key": self.private_key,
+            "public_key": self.public_key,
             "decode_algorithms": keys.decode_algorithms,
-            "leeway": _leeway(self.leeway),
-            "access_token_expires": _lifetime(self.access_token_expires, "access_token_expires"),
-            "refresh_token_expires": _lifetime(self.refresh_token_expires, "refresh_token_expires"),
+            "key_id": self.key_id,
+            "decode_keys": self.decode_keys,
+            "allow_weak_secret": self.allow_weak_secret,
+        }
+
+    def _token_values(self) -> dict[str, Any]:
+        return {
+            "leeway": as_leeway(self.leeway),
+            "access_token_expires": as_lifetime(self.access_token_expires, "access_token_expires"),
+            "refresh_token_expires": as_lifetime(self.refresh_token_expires, "refresh_token_expires"),
+            "require_exp": as_bool(self.require_exp, "require_exp"),
+            "use_acl": as_bool(self.use_acl, "use_acl"),
             "token_location": normalize_locations(self.token_location, "token_location"),
-            "default_aud": _audience(self.default_aud),
-            "invalid_token_status": _choice(self.invalid_token_status, "invalid_token_status", (400, 401, 422)),
-            "max_token_bytes": _positive_int(self.max_token_bytes, "max_token_bytes"),
-            "verify_cache_size": _non_negative_int(self.verify_cache_size, "verify_cache_size"),
-            "exempt_methods": _methods(self.exempt_methods),
+            "default_aud": as_audience(self.default_aud),
+            "default_iss": None if self.default_iss is None else as_name(self.default_iss, "default_iss"),
+            "invalid_token_status": as_choice(self.invalid_token_status, "invalid_token_status", (400, 401, 422)),
+            "max_token_bytes": as_positive_int(self.max_token_bytes, "max_token_bytes"),
+            "verify_cache_size": as_non_negative_int(self.verify_cache_size, "verify_cache_size"),
+            "exempt_methods": as_methods(self.exempt_methods),
         }
-        for name in (
-            "require_exp",
-            "use_acl",
-            "allow_weak_secret",
-            "cookie_secure",
-            "session_cookie",
-            "csrf_check_form",
-        ):
-            values[name] = _bool(getattr(self, name), name)
-        for name in (
-            "identity_claim",
-            "acl_claim",
-            "jwt_header_key",
-            "refresh_jwt_header_key",
-            "error_message_key",
-            "access_cookie_name",
-            "refresh_cookie_name",
-            "access_cookie_path",
-            "refresh_cookie_path",
-            "access_csrf_cookie_name",
-            "refresh_csrf_cookie_name",
-            "access_csrf_cookie_path",
-            "refresh_csrf_cookie_path",
-            "csrf_header_name",
-            "csrf_field_name",
-            "jwt_query_param_name",
-            "json_key",
-            "refresh_json_key",
-        ):
-            values[name] = _name(getattr(self, name), name)
-        for name in (
-            "jwt_header_prefix",
-            "public_claim_namespace",
-            "private_claim_prefix",
-            "jwt_query_param_value_prefix",
-        ):
-            values[name] = _string(getattr(self, name), name)
-        if values["jwt_header_prefix"] != values["jwt_header_prefix"].strip() or " " in values["jwt_header_prefix"]:
+
+    def _names(self) -> dict[str, Any]:
+        values: dict[str, Any] = {
+            name: as_bool(getattr(self, name), name) for name in ("cookie_secure", "session_cookie", "csrf_check_form")
+        }
+        values.update((name, as_name(getattr(self, name), name)) for name in NAMES)
+        values.update((name, as_string(getattr(self, name), name)) for name in PREFIXES)
+        prefix = values["jwt_header_prefix"]
+        if prefix != prefix.strip() or " " in prefix:
             raise ConfigurationError("jwt_header_prefix: must be one word without spaces, e.g. 'Bearer', or ''.")
-        values.update(self._cookie_values(values))
-        values.update(self._blocklist_values())
-        values.update(self._jwks_values(keys))
-        if self.default_iss is not None:
-            values["default_iss"] = _name(self.default_iss, "default_iss")
-        reserved = {"type", "fresh", "jti", "exp", "iat", "nbf", "csrf", "fam"}
-        if values["identity_claim"] in reserved:
-            raise ConfigurationError(f"identity_claim: {values['identity_claim']!r} is a reserved claim.")
-        if values["acl_claim"] in reserved | {"sub", values["identity_claim"]}:
-            raise ConfigurationError(f"acl_claim: {values['acl_claim']!r} is a reserved claim.")
-        if values["require_exp"] and (
-            values["access_token_expires"] is False or values["refresh_token_expires"] is False
-        ):
-            raise ConfigurationError(
-                "access_token_expires/refresh_token_expires: False (no expiry) needs require_exp = False, "
-                "otherwise this app would refuse its own tokens."
-            )
-        for name, value in values.items():
-            object.__setattr__(self, name, value)
-        self._sealed = True
-        return keys
-
-    def _jwks_values(self, keys: KeySet) -> dict[str, Any]:
-        endpoint, url = self.jwks_endpoint, self.jwks_url
-        if endpoint is not None:
-            if not isinstance(endpoint, str) or not endpoint.startswith("/"):
-                raise ConfigurationError(f"jwks_endpoint: must be a path starting with '/', got {endpoint!r}.")
-            if not keys.jwk_set()["keys"]:
-                raise ConfigurationError("jwks_endpoint: HMAC secrets are never published; it needs asymmetric keys.")
-        if url is not None and (not isinstance(url, str) or not url.startswith(("https://", "http://"))):
-            raise ConfigurationError(f"jwks_url: must be an http(s) URL, got {url!r}.")
-        return {
-            "jwks_max_age": _positive_int(self.jwks_max_age, "jwks_max_age"),
-            "jwks_refetch_interval": _seconds(self.jwks_refetch_interval, "jwks_refetch_interval"),
-            "jwks_cache_seconds": _seconds(self.jwks_cache_seconds, "jwks_cache_seconds"),
-            "jwks_timeout": _seconds(self.jwks_timeout, "jwks_timeout"),
-            "jwks_max_bytes": _positive_int(self.jwks_max_bytes, "jwks_max_bytes"),
-            "jwks_max_keys": _positive_int(self.jwks_max_keys, "jwks_max_keys"),
-        }
-
-    def _blocklist_values(self) -> dict[str, Any]:
-        use = _bool(self.use_blocklist, "use_blocklist")
-        rotation = _bool(self.refresh_token_rotation, "refresh_token_rotation")
-        types = _str_list(self.blocklist_token_types, "blocklist_token_types") or ()
-        if not set(types) <= {"access", "refresh"}:
-            raise ConfigurationError(f"blocklist_token_types: choose from 'access' and 'refresh', got {list(types)}.")
-        store = self.blocklist
-        if store is not None and not isinstance(store, Blocklist):
-            raise ConfigurationError(
-                f"blocklist: {type(store).__name__} does not implement the Blocklist protocol; "
-                "use InMemoryBlocklist(), RedisBlocklist(...) or your own implementation."
-            )
-        if store is not None and not use:
-            raise ConfigurationError("blocklist: is set but use_blocklist is False; set use_blocklist = True.")
-        if rotation and not use:
-            raise ConfigurationError("refresh_token_rotation: needs use_blocklist = True (used tokens are remembered).")
-        if rotation and "refresh" not in types:
-            raise ConfigurationError("refresh_token_rotation: needs 'refresh' in blocklist_token_types.")
-        return {
-            "use_blocklist": use,
-            "refresh_token_rotation": rotation,
-            "blocklist_token_types": tuple(types),
-            "blocklist_unavailable": _choice(
-                self.blocklist_unavailable, "blocklist_unavailable", ("fail_closed", "fail_open")
-            ),
-        }
-
-    def _cookie_values(self, values: dict[str, Any]) -> dict[str, Any]:
-        cookies = "cookies" in values["token_location"]
-        out: dict[str, Any] = {
-            "cookie_samesite": _choice(self.cookie_samesite, "cookie_samesite", _SAMESITE),
-            "csrf_protect": _bool(self.csrf_protect, "csrf_protect"),
-            "csrf_request_methods": tuple(
-                method.upper() for method in _str_list(self.csrf_request_methods, "csrf_request_methods") or ()
-            ),
-            "cookie_max_age": _max_age(self.cookie_max_age),
-            "implicit_refresh": None
-            if self.implicit_refresh is None
-            else _lifetime(self.implicit_refresh, "implicit_refresh"),
-        }
-        if self.cookie_domain is not None:
-            out["cookie_domain"] = _name(self.cookie_domain, "cookie_domain")
-        if out["cookie_samesite"] == "None" and not values["cookie_secure"]:
-            raise ConfigurationError(
-                'cookie_samesite: "None" needs cookie_secure = True (browsers drop insecure SameSite=None cookies).'
-            )
-        if out["cookie_max_age"] is not None and values["session_cookie"]:
-            raise ConfigurationError(
-                "cookie_max_age: is ignored while session_cookie is True; set session_cookie = False."
-            )
-        if out["implicit_refresh"] is False:
-            raise ConfigurationError("implicit_refresh: must be a positive timedelta (or seconds), or None for off.")
-        if out["implicit_refresh"] is not None and not cookies:
-            raise ConfigurationError("implicit_refresh: refreshes cookies, so token_location must include 'cookies'.")
-        return out
+        return values
 
 
-_FIELD_NAMES = tuple(f.name for f in dataclasses.fields(Config))
-
-
-def _bool(value: Any, option: str) -> bool:
-    if not isinstance(value, bool):
-        raise ConfigurationError(f"{option}: must be True or False, got {value!r}.")
-    return value
-
-
-def _string(value: Any, option: str) -> str:
-    if not isinstance(value, str):
-        raise ConfigurationError(f"{option}: must be a string, got {value!r}.")
-    return value
-
-
-def _name(value: Any, option: str) -> str:
-    if not _string(value, option).strip():
-        raise ConfigurationError(f"{option}: must be a non-empty string.")
-    return value  # type: ignore[no-any-return]
-
-
-def _positive_int(value: Any, option: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ConfigurationError(f"{option}: must be a positive integer, got {value!r}.")
-    return value
-
-
-def _non_negative_int(value: Any, option: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ConfigurationError(f"{option}: must be an integer >= 0, got {value!r}.")
-    return value
-
-
-def _choice(value: Any, option: str, choices: tuple[Any, ...]) -> Any:
-    if isinstance(value, bool) or value not in choices:
-        raise ConfigurationError(f"{option}: must be one of {choices}, got {value!r}.")
-    return value
-
-
-def _str_list(value: Any, option: str) -> tuple[str, ...] | None:
-    # Environment variables arrive as "a,b" strings.
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = [part.strip() for part in value.split(",") if part.strip()]
-    if not isinstance(value, (list, tuple, set, frozenset)) or not all(isinstance(v, str) for v in value):
-        raise ConfigurationError(f"{option}: must be a list of strings, got {value!r}.")
-    return tuple(value)
-
-
-def _methods(value: Any) -> tuple[str, ...]:
-    methods = tuple(dict.fromkeys(method.strip().upper() for method in _str_list(value, "exempt_methods") or ()))
-    bad = [method for method in methods if not _HTTP_TOKEN.fullmatch(method)]
-    if bad:
-        raise ConfigurationError(f"exempt_methods: {bad} are not HTTP method names.")
-    if methods:
-        # A deliberate opt-out, but every degradation is logged.
-        logger.warning("exempt_methods: protected views run WITHOUT authentication on %s", ", ".join(methods))
-    return methods
-
-
-def _seconds(value: Any, option: str) -> float:
-    if isinstance(value, timedelta):
-        value = value.total_seconds()
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise ConfigurationError(f"{option}: must be positive seconds or a timedelta, got {value!r}.")
-    return float(value)
-
-
-def _leeway(value: Any) -> float:
-    if isinstance(value, timedelta):
-        value = value.total_seconds()
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise ConfigurationError(f"leeway: must be seconds >= 0 or a timedelta, got {value!r}.")
-    return float(value)
-
-
-def _lifetime(value: Any, option: str) -> timedelta | bool:
-    if value is False:
-        return False
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        value = timedelta(seconds=value)
-    if not isinstance(value, timedelta) or value <= timedelta(0):
-        raise ConfigurationError(
-            f"{option}: must be a positive timedelta (or seconds), or False for no expiry; got {value!r}."
-        )
-    return value
-
-
-def normalize_locations(value: Any, option: str) -> tuple[str, ...]:
-    names = _str_list(value, option)
-    if not names:
-        raise ConfigurationError(f"{option}: must name at least one of {TOKEN_LOCATIONS}.")
-    out: list[str] = []
-    for name in names:
-        canonical = _LOCATION_ALIASES.get(name, name)
-        if canonical not in TOKEN_LOCATIONS:
-            raise ConfigurationError(f"{option}: unknown location {name!r}; choose from {TOKEN_LOCATIONS}.")
-        if canonical in out:
-            raise ConfigurationError(f"{option}: {canonical!r} is listed twice.")
-        out.append(canonical)
-    return tuple(out)
-
-
-def _max_age(value: Any) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, timedelta):
-        value = int(value.total_seconds())
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ConfigurationError(f"cookie_max_age: must be seconds >= 0 or a timedelta, got {value!r}.")
-    return value
-
-
-def _audience(value: Any) -> str | tuple[str, ...] | None:
-    if value is None or (isinstance(value, str) and value):
-        return value
-    names = _str_list(value, "default_aud")
-    if not names:
-        raise ConfigurationError("default_aud: must be a non-empty string or list of strings.")
-    return names
+_FIELD_NAMES = tuple(f.name for f in dataclasses.fields(Config) if not f.name.startswith("_"))
+_FIELD_SET = frozenset(_FIELD_NAMES)

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import functools
 import inspect
-import weakref
-from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar, overload
 
 from sanic import Request
 from sanic.exceptions import SanicException
 
+from .requirements import Requirements
 from .tokens import Token
-from .verification import Requirements, fast_header_key, manager_of_app, skips_authentication, verify_now
-
-if TYPE_CHECKING:
-    from .manager import JWTManager
+from .verification import verifier_of
 
 __all__ = ("REQUIREMENTS_ATTR", "jwt_optional", "jwt_required", "refresh_jwt_required")
 
@@ -65,31 +62,15 @@ def _decorate(req: Requirements) -> Callable[[F], F]:
         # Decided once for plain views; only a **kwargs view (as_view) decides per request.
         declares, var_kwargs = _parameters(view)
         per_request = var_kwargs and not declares
-
         is_coroutine = inspect.iscoroutinefunction(view)
-        # The last (manager, fast-path header, exempt methods) used: a view normally serves
-        # one app, but a blueprint may be registered on several, so this memo is checked per
-        # request (the manager's app must be the request's). Weak: a module-level view must not keep a
-        # manager, and through it an app, alive.
-        last: tuple[weakref.ref[JWTManager], str | None, Sequence[str]] | None = None
 
         @functools.wraps(view)
         async def wrapper(*args: Any, **kwargs: Any) -> Any:
-            nonlocal last
             # Function views get the request first: check that before searching.
             request = args[0] if args and isinstance(args[0], Request) else _find_request(args, kwargs)
-            app = request.app
-            memo = last
-            if memo is None or (manager := memo[0]()) is None or manager.app is not app:
-                manager = manager_of_app(app)
-                memo = last = (weakref.ref(manager), fast_header_key(manager, req), manager.config.exempt_methods)
-            # One string compare on the usual request: only OPTIONS (a CORS preflight gets an
-            # empty 204 without the view) and configured exempt methods take the slow branch.
-            if (request.method == "OPTIONS" or memo[2]) and skips_authentication(request, memo[2]):
-                token = request.ctx.token = None
-            else:
-                outcome = verify_now(request, manager, req, memo[1])
-                token = outcome if outcome is None or isinstance(outcome, Token) else await outcome
+            # Looked up per request: a blueprint's view may serve several apps.
+            outcome = verifier_of(request.app).verify(request, req)
+            token = outcome if outcome is None or isinstance(outcome, Token) else await outcome
             # A path parameter called `token` belongs to the route: never overwrite it.
             if (declares or (per_request and _injects_token(view, request))) and "token" not in kwargs:
                 kwargs["token"] = token

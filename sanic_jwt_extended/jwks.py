@@ -26,7 +26,8 @@ from typing import Any
 
 from .codec import MAX_JSON_DEPTH, too_deep
 from .exceptions import DecodeError, KeySetUnavailableError, UnknownKeyError
-from .keys import KeySet, VerificationKey, parse_jwk_set, thumbprint
+from .jwk_set import parse_jwk_set
+from .keys import KeySet, VerificationKey, thumbprint
 
 __all__ = ("RemoteKeys",)
 

@@ -12,6 +12,9 @@ broken request meant is how authentication bypasses start.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from .exceptions import InvalidHeaderError, InvalidRequestError
@@ -19,11 +22,12 @@ from .exceptions import InvalidHeaderError, InvalidRequestError
 if TYPE_CHECKING:
     from sanic import Request
 
-    from .config import Config
+    from .settings import Settings
 
 __all__ = (
+    "LOCATIONS",
+    "Location",
     "describe_locations",
-    "location_names",
     "token_from_cookies",
     "token_from_headers",
     "token_from_json",
@@ -115,17 +119,63 @@ def token_from_json(request: Request, key: str) -> str | None:
     return value
 
 
-def location_names(config: Config, refresh: bool) -> dict[str, str]:
-    """Where each location keeps an access (or refresh) token, for messages."""
-    return {
-        "headers": f"{config.refresh_jwt_header_key if refresh else config.jwt_header_key} header",
-        "cookies": f"{config.refresh_cookie_name if refresh else config.access_cookie_name} cookie",
-        "query_string": f"{config.jwt_query_param_name} query parameter",
-        "json": f"{config.refresh_json_key if refresh else config.json_key!r} key of a JSON body",
+# -- the registry: one extractor and one description per location -------------------------
+# A new location is one function of each kind and one entry in LOCATIONS (and its name in
+# validate.TOKEN_LOCATIONS).
+
+
+def _from_headers(request: Request, settings: Settings, refresh: bool) -> str | None:
+    return token_from_headers(request, settings.header_keys[refresh], settings.jwt_header_prefix)
+
+
+def _from_cookies(request: Request, settings: Settings, refresh: bool) -> str | None:
+    return token_from_cookies(request, settings.refresh_cookie_name if refresh else settings.access_cookie_name)
+
+
+def _from_query(request: Request, settings: Settings, refresh: bool) -> str | None:
+    return token_from_query(request, settings.jwt_query_param_name, settings.jwt_query_param_value_prefix)
+
+
+def _from_json(request: Request, settings: Settings, refresh: bool) -> str | None:
+    return token_from_json(request, settings.refresh_json_key if refresh else settings.json_key)
+
+
+def _header_name(settings: Settings, refresh: bool) -> str:
+    return f"{settings.refresh_jwt_header_key if refresh else settings.jwt_header_key} header"
+
+
+def _cookie_name(settings: Settings, refresh: bool) -> str:
+    return f"{settings.refresh_cookie_name if refresh else settings.access_cookie_name} cookie"
+
+
+def _query_name(settings: Settings, refresh: bool) -> str:
+    return f"{settings.jwt_query_param_name} query parameter"
+
+
+def _json_name(settings: Settings, refresh: bool) -> str:
+    return f"{settings.refresh_json_key if refresh else settings.json_key!r} key of a JSON body"
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """How a token is read from one place of a request, and how that place is named."""
+
+    extract: Callable[[Request, Settings, bool], str | None]
+    """``(request, settings, refresh) -> raw token``; ``None`` when absent, raises when malformed."""
+    describe: Callable[[Settings, bool], str]
+    """``(settings, refresh) -> "Authorization header"``, for messages."""
+
+
+LOCATIONS: Mapping[str, Location] = MappingProxyType(
+    {
+        "headers": Location(_from_headers, _header_name),
+        "cookies": Location(_from_cookies, _cookie_name),
+        "query_string": Location(_from_query, _query_name),
+        "json": Location(_from_json, _json_name),
     }
+)
 
 
-def describe_locations(config: Config, locations: tuple[str, ...], refresh: bool) -> str:
+def describe_locations(settings: Settings, locations: tuple[str, ...], refresh: bool) -> str:
     """Human-readable list of where a token was looked for, for the 401 message."""
-    names = location_names(config, refresh)
-    return ", ".join(names[location] for location in locations)
+    return ", ".join(LOCATIONS[location].describe(settings, refresh) for location in locations)

@@ -1,43 +1,44 @@
-"""``JWT`` (the stateless façade) and ``JWTManager`` (one app's state).
+"""``JWTManager``: one app's state, composed of an ``Issuer``, a ``Verifier`` and a ``Revocation``.
 
-The manager lives on ``app.ctx`` (per app, never global); ``app_hooks`` wires it into the
+The manager lives on ``app.ctx`` (per app, never global); ``hooks`` wires it into the
 app: error handler, startup checks, JWKS route, implicit refresh.
 """
 
 from __future__ import annotations
 
-import gc
-import logging
-import secrets
-import time
-import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
-from typing import Any, ClassVar, TypeVar, cast
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
-from multidict import istr
-from sanic import Request, Sanic
-from sanic.exceptions import SanicException
+from sanic import Sanic
 
-from . import codec
-from .app_hooks import register_hooks
-from .blocklist.memory import InMemoryBlocklist
 from .cache import VerifiedCache
 from .config import Config
-from .exceptions import ConfigurationError, TokenCreationError
+from .exceptions import ConfigurationError
 from .handler import Handler
+from .hooks import (
+    add_blocklist_close,
+    add_error_handler,
+    add_implicit_refresh,
+    add_jwks_route,
+    add_startup_checks,
+)
+from .issuing import Issuer
 from .jwks import RemoteKeys
 from .keys import KeySet
 from .openapi import add_openapi
 from .revocation import Revocation
+from .settings import Settings
 from .tokens import Token
-from .verification import STATE_ATTR, manager_of_app
+from .verification import VERIFIER_ATTR, Verifier
 
-__all__ = ("JWT", "JWTManager")
+__all__ = ("STATE_ATTR", "JWTManager", "initialized")
 
-logger = logging.getLogger("sanic_jwt_extended")
+# Where the manager lives on ``app.ctx``; per app, so two apps never share state.
+STATE_ATTR = "_sanic_jwt_extended"
 
+_UNSEALED = "the manager is used before its `with JWT.initialize(app)` block ended"
 C = TypeVar("C", bound=Callable[..., Any])
 
 
@@ -47,23 +48,16 @@ class JWTManager:
     def __init__(self, app: Sanic[Any, Any]) -> None:
         self.app = app
         self.config = Config.from_app_config(app.config)
-        self.handler = Handler(self.config)
-        self.keys: KeySet | None = None
+        self.handler = Handler()
         self.identity_callback: Callable[[Any], Any] | None = None
         self.additional_claims_callback: Callable[[Any], Mapping[str, Any]] | None = None
         self.additional_headers_callback: Callable[[Any], Mapping[str, Any]] | None = None
         self.user_lookup_callback: Callable[[Token], Any] | None = None
         self.claims_verification_callback: Callable[[Token], Any] | None = None
         self.token_in_blocklist_callback: Callable[[Token], Any] | None = None
-        self.revocation: Revocation | None = None
-        self.remote_keys: RemoteKeys | None = None
-        self.verified = VerifiedCache(0)
-        self._leeway = 0.0
-        self._header_keys: tuple[str, str] = ("Authorization", "Authorization")
-        self._prefixed = True
-        self._required_claims: tuple[str, ...] = ()
-        # Tokens carry a CSRF value only when they may travel in cookies.
-        self._csrf_claims = False
+        self._settings: Settings | None = None
+        self._verifier: Verifier | None = None
+        self._issuer: Issuer | None = None
 
     def __repr__(self) -> str:
         return f"JWTManager(app={self.app.name!r}, algorithm={self.config.algorithm!r})"
@@ -71,23 +65,65 @@ class JWTManager:
     @classmethod
     def get(cls, app: Sanic[Any, Any]) -> JWTManager:
         """The manager of ``app``; raises ``ConfigurationError`` if it was never initialized."""
-        return manager_of_app(app)
+        manager: JWTManager | None = getattr(app.ctx, STATE_ATTR, None)
+        if manager is None:
+            raise ConfigurationError(
+                f"app {app.name!r} has no JWT manager; call `with JWT.initialize(app) as manager:` first."
+            )
+        return manager
+
+    # -- what the manager is made of (after the with-block) ---------------------------------
+
+    @property
+    def verifier(self) -> Verifier:
+        """Checks this app's tokens (the ordered steps of verification.py)."""
+        if self._verifier is None:
+            raise ConfigurationError(_UNSEALED)
+        return self._verifier
+
+    @property
+    def issuer(self) -> Issuer:
+        """Creates this app's tokens."""
+        if self._issuer is None:
+            raise ConfigurationError(_UNSEALED)
+        return self._issuer
+
+    @property
+    def keys(self) -> KeySet | None:
+        """The signing and verification keys; ``None`` until the with-block ends."""
+        return None if self._settings is None else self._settings.keys
+
+    @property
+    def verified(self) -> VerifiedCache:
+        """The verified-token cache."""
+        return self.verifier.cache
+
+    @property
+    def revocation(self) -> Revocation | None:
+        return self.verifier.revocation
+
+    @property
+    def remote_keys(self) -> RemoteKeys | None:
+        return self.verifier.remote
 
     # -- loaders (decorators) ------------------------------------------------------------
 
     def user_identity_loader(self, fn: C) -> C:
         """``fn(identity) -> str``: turns what you pass as ``identity`` into the ``sub`` string."""
         self.identity_callback = fn
+        self._callbacks_changed()
         return fn
 
     def additional_claims_loader(self, fn: C) -> C:
         """``fn(identity) -> dict``: public claims added to every new token (arguments win)."""
         self.additional_claims_callback = fn
+        self._callbacks_changed()
         return fn
 
     def additional_headers_loader(self, fn: C) -> C:
         """``fn(identity) -> dict``: JOSE headers added to every new token (arguments win)."""
         self.additional_headers_callback = fn
+        self._callbacks_changed()
         return fn
 
     def user_lookup_loader(self, fn: C) -> C:
@@ -96,6 +132,7 @@ class JWTManager:
         The result is ``token.user`` and ``request.ctx.jwt_user``; ``None`` means 401.
         """
         self.user_lookup_callback = fn
+        self._callbacks_changed()
         return fn
 
     def token_in_blocklist_loader(self, fn: C) -> C:
@@ -106,80 +143,68 @@ class JWTManager:
     def claims_verification_loader(self, fn: C) -> C:
         """``fn(token) -> bool`` (sync or async) on every protected request; ``False`` means 400."""
         self.claims_verification_callback = fn
+        self._callbacks_changed()
         return fn
+
+    def _callbacks_changed(self) -> None:
+        # A loader may be registered after the with-block: hand it on (the verifier plans again).
+        if self._issuer is not None:
+            self._issuer.identity_callback = self.identity_callback
+            self._issuer.additional_claims_callback = self.additional_claims_callback
+            self._issuer.additional_headers_callback = self.additional_headers_callback
+        if self._verifier is not None:
+            self._verifier.set_callbacks(
+                claims_check=self.claims_verification_callback, user_loader=self.user_lookup_callback
+            )
 
     # -- lifecycle -----------------------------------------------------------------------
 
+    @property
+    def settings(self) -> Settings:
+        """The validated configuration, once the with-block has ended."""
+        if self._settings is None:
+            raise ConfigurationError(_UNSEALED)
+        return self._settings
+
     def _seal(self) -> None:
-        self.keys = self.config.seal()
-        self.verified = VerifiedCache(self.config.verify_cache_size)
-        self._leeway = self.config.leeway  # type: ignore[assignment]  # seal() made it a float
-        # Built once: an istr spares multidict the case-folding of the name on every lookup.
-        self._header_keys = (istr(self.config.jwt_header_key), istr(self.config.refresh_jwt_header_key))
-        self._prefixed = bool(self.config.jwt_header_prefix)
-        if self.config.jwks_url is not None:
-            self.remote_keys = RemoteKeys(
-                self.config.jwks_url,
-                self.keys,
-                self.keys.decode_algorithms,
-                refetch_interval=self.config.jwks_refetch_interval,
-                cache_seconds=self.config.jwks_cache_seconds,
-                timeout=self.config.jwks_timeout,
-                max_bytes=self.config.jwks_max_bytes,
-                max_keys=self.config.jwks_max_keys,
-                on_change=self.verified.clear,
-            )
-        required = ["iat", "jti", "type", self.config.identity_claim]
-        if self.config.require_exp:
-            required.append("exp")
-        self._required_claims = tuple(required)
-        self._csrf_claims = self.config.csrf_protect and "cookies" in self.config.token_location
-        if self.config.use_blocklist:
-            store = self.config.blocklist
-            if store is None and self.token_in_blocklist_callback is None:
-                store = InMemoryBlocklist()
-                object.__setattr__(self.config, "blocklist", store)
-            self.revocation = Revocation(self.config, store, self.token_in_blocklist_callback)
-        elif self.token_in_blocklist_callback is not None:
-            raise ConfigurationError(
-                "use_blocklist: a token_in_blocklist_loader is registered; set use_blocklist = True."
-            )
+        settings = self._settings = self.config.seal(blocklist_loader=self.token_in_blocklist_callback is not None)
+        revocation = None
+        if settings.use_blocklist:
+            revocation = Revocation(settings, settings.blocklist, self.token_in_blocklist_callback)
+        self._verifier = Verifier.build(settings, revocation=revocation, revoker=self.revoke)
+        self._issuer = Issuer(settings)
+        self._callbacks_changed()
+        self.handler.seal(settings)
 
     def _register(self) -> None:
         setattr(self.app.ctx, STATE_ATTR, self)
-        register_hooks(self)
-        add_openapi(self.app, self.config)
+        setattr(self.app.ctx, VERIFIER_ATTR, self.verifier)
+        app, settings = self.app, self.settings
+        add_error_handler(app, self.handler)
+        add_startup_checks(app, settings)
+        if settings.jwks_endpoint is not None:
+            add_jwks_route(app, settings.jwks_endpoint, settings.keys, settings.jwks_max_age)
+        close = getattr(settings.blocklist, "close", None)
+        if close is not None:
+            add_blocklist_close(app, close)
+        if settings.implicit_refresh is not None:
+            add_implicit_refresh(
+                app, settings.implicit_refresh, settings.access_cookie_name, self.verifier, self.issuer
+            )
+        add_openapi(app, settings)
 
-    def _reissue(self, token: Token, token_type: str) -> str:
-        """A new token with the same identity, roles, custom claims and family; never fresh."""
-        config, keys = self.config, self._keys()
-        custom = {k: v for k, v in token.raw_data.items() if k not in codec.REGISTERED_CLAIMS}
-        custom.pop(config.identity_claim, None)
-        role = custom.pop(config.acl_claim, None)
-        lifetime = config.access_token_expires if token_type == "access" else config.refresh_token_expires
-        claims = codec.build_claims(
-            identity=token.identity,
-            token_type=token_type,
-            now=datetime.now(timezone.utc),
-            expires_delta=cast("timedelta | bool", lifetime),
-            identity_claim=config.identity_claim,
-            fresh=False if token_type == "access" else None,
-            role=role,
-            acl_claim=config.acl_claim,
-            public_claims=custom,  # already namespaced/prefixed: copied as they are
-            iss=token.iss,
-            aud=token.aud,
-            csrf=secrets.token_urlsafe(32) if self._csrf_claims else None,
-            family=token.family if token_type == "refresh" else None,
-        )
-        return codec.encode(claims, keys=keys, headers=None)
+    def reissue(self, token: Token, token_type: str) -> str:
+        """A new ``token_type`` token with ``token``'s identity, roles, custom claims and family;
+        never fresh (what implicit refresh and ``rotate()`` issue)."""
+        return self.issuer.reissue(token, token_type)
 
     # -- revocation ------------------------------------------------------------------------
 
     def _revocation(self) -> Revocation:
-        if self.revocation is None:
+        revocation = self.verifier.revocation
+        if revocation is None:
             raise ConfigurationError("use_blocklist: revocation needs config.use_blocklist = True")
-        return self.revocation
+        return revocation
 
     async def revoke(self, token: Token | str) -> None:
         """Revoke a ``Token``, an encoded token (verified first) or a bare ``jti``."""
@@ -200,73 +225,9 @@ class JWTManager:
         A refresh token can be rotated once; presenting it again revokes its whole family.
         """
         await self._revocation().use_refresh_token(token)
-        return self._reissue(token, "access"), self._reissue(token, "refresh")
+        return self.reissue(token, "access"), self.reissue(token, "refresh")
 
     # -- tokens --------------------------------------------------------------------------
-
-    def _keys(self) -> KeySet:
-        if self.keys is None:
-            raise ConfigurationError("the manager is used before its `with JWT.initialize(app)` block ended")
-        return self.keys
-
-    def _create(
-        self,
-        token_type: str,
-        identity: Any,
-        *,
-        fresh: bool | timedelta | datetime | None,
-        role: str | Sequence[str] | None,
-        expires_delta: timedelta | bool | None,
-        public_claims: Mapping[str, Any] | None,
-        private_claims: Mapping[str, Any] | None,
-        additional_headers: Mapping[str, Any] | None,
-        iss: str | None,
-        aud: str | Sequence[str] | None,
-    ) -> str:
-        keys, config = self._keys(), self.config
-        subject = self.identity_callback(identity) if self.identity_callback else identity
-        if not isinstance(subject, str):
-            raise TypeError(
-                f"identity must be a string, got {type(subject).__name__}; convert it or register "
-                "@manager.user_identity_loader"
-            )
-        if expires_delta is None:
-            # seal() has turned the configured lifetimes into timedelta or False
-            expires_delta = cast(
-                "timedelta | bool",
-                config.access_token_expires if token_type == "access" else config.refresh_token_expires,
-            )
-        elif expires_delta is False and config.require_exp:
-            raise TokenCreationError(
-                "expires_delta=False makes a token without exp, which this app refuses; "
-                "set config.require_exp = False to allow non-expiring tokens"
-            )
-        if role is not None and not config.use_acl:
-            raise TokenCreationError("role= needs config.use_acl = True")
-        extra_claims = dict(self.additional_claims_callback(identity)) if self.additional_claims_callback else {}
-        extra_claims.update(public_claims or {})
-        headers = dict(self.additional_headers_callback(identity)) if self.additional_headers_callback else {}
-        headers.update(additional_headers or {})
-        claims = codec.build_claims(
-            identity=subject,
-            token_type=token_type,
-            now=datetime.now(timezone.utc),
-            expires_delta=expires_delta,
-            identity_claim=config.identity_claim,
-            fresh=fresh,
-            role=role,
-            acl_claim=config.acl_claim,
-            public_claims=extra_claims,
-            private_claims=private_claims,
-            public_claim_namespace=config.public_claim_namespace,
-            private_claim_prefix=config.private_claim_prefix,
-            iss=iss if iss is not None else config.default_iss,
-            aud=aud if aud is not None else config.default_aud,
-            csrf=secrets.token_urlsafe(32) if self._csrf_claims else None,
-            # Each login starts a rotation family; rotate() passes it on (RFC 9700 §4.14.2).
-            family=secrets.token_urlsafe(16) if token_type == "refresh" and config.refresh_token_rotation else None,
-        )
-        return codec.encode(claims, keys=keys, headers=headers)
 
     def create_access_token(
         self,
@@ -282,7 +243,7 @@ class JWTManager:
         aud: str | Sequence[str] | None = None,
     ) -> str:
         """A signed access token for ``identity``; ``fresh=True`` right after a password check."""
-        return self._create(
+        return self.issuer.create(
             "access",
             identity,
             fresh=fresh,
@@ -308,7 +269,7 @@ class JWTManager:
         aud: str | Sequence[str] | None = None,
     ) -> str:
         """A signed refresh token for ``identity`` (never fresh)."""
-        return self._create(
+        return self.issuer.create(
             "refresh",
             identity,
             fresh=None,
@@ -323,95 +284,18 @@ class JWTManager:
 
     def decode_token(self, raw_jwt: str) -> Token:
         """Verify ``raw_jwt`` (signature, exp/nbf/iat, aud, iss, required claims) into a ``Token``."""
-        return self._decode(raw_jwt, raw_jwt)
-
-    def _decode(self, raw_jwt: str, cache_key: str) -> Token:
-        # cache_key is what the caller will look up next time: the token itself, or the
-        # whole "<prefix> <token>" header value on the request path. A token with a space
-        # is never valid, and must not find such a header entry.
-        if isinstance(raw_jwt, str) and " " not in raw_jwt:
-            hit = self.verified.get(cache_key, time.time(), self._leeway)
-            if hit is not None:
-                return hit
-        config = self.config
-        header, payload = codec.decode(
-            raw_jwt,
-            keys=self.remote_keys or self._keys(),
-            audience=config.default_aud,
-            issuer=config.default_iss,
-            leeway=self._leeway,
-            required=self._required_claims,
-            max_bytes=config.max_token_bytes,
-        )
-        token = Token(
-            raw_jwt,
-            payload,
-            header,
-            identity_claim=config.identity_claim,
-            acl_claim=config.acl_claim,
-            public_claim_namespace=config.public_claim_namespace,
-            private_claim_prefix=config.private_claim_prefix,
-        )
-        token._revoker = self.revoke
-        self.verified.put(cache_key, token, self._leeway)
-        return token
+        return self.verifier.decode(raw_jwt)
 
 
-class JWT:
-    """Entry point: ``JWT.initialize(app)`` and app-resolving shortcuts for token creation."""
-
-    # Weak: the index must not keep apps alive; the state itself lives on each app.
-    _managers: ClassVar[weakref.WeakSet[JWTManager]] = weakref.WeakSet()
-
-    @classmethod
-    @contextmanager
-    def initialize(cls, app: Sanic[Any, Any]) -> Iterator[JWTManager]:
-        """Configure ``app``: set options on ``manager.config`` inside the block.
-
-        Leaving the block validates and freezes the configuration; if the block raises,
-        nothing is registered on the app.
-        """
-        if not isinstance(app, Sanic):
-            raise ConfigurationError(f"JWT.initialize expects a Sanic app, got {type(app).__name__}")
-        if getattr(app.ctx, STATE_ATTR, None) is not None:
-            raise ConfigurationError(f"app {app.name!r} is already initialized; call JWT.initialize once per app")
-        manager = JWTManager(app)
-        yield manager
-        manager._seal()
-        manager._register()
-        cls._managers.add(manager)
-
-    @classmethod
-    def _resolve(cls) -> JWTManager:
-        try:
-            request = Request.get_current()
-        except SanicException:
-            request = None
-        if request is not None:
-            return JWTManager.get(request.app)
-        managers = list(cls._managers)
-        if len(managers) > 1:
-            gc.collect()  # apps dropped but not yet collected must not make this ambiguous
-            managers = list(cls._managers)
-        if len(managers) == 1:
-            return managers[0]
-        reason = "no app is initialized" if not managers else f"{len(managers)} apps are initialized"
-        raise ConfigurationError(
-            f"JWT cannot tell which app to use outside a request ({reason}); call the same method "
-            "on the manager instead (`manager.create_access_token(...)`, or `JWTManager.get(app)`)."
-        )
-
-    @classmethod
-    def create_access_token(cls, identity: Any, **kwargs: Any) -> str:
-        """``JWTManager.create_access_token`` on the app serving this request (or the only one)."""
-        return cls._resolve().create_access_token(identity, **kwargs)
-
-    @classmethod
-    def create_refresh_token(cls, identity: Any, **kwargs: Any) -> str:
-        """``JWTManager.create_refresh_token`` on the app serving this request (or the only one)."""
-        return cls._resolve().create_refresh_token(identity, **kwargs)
-
-    @classmethod
-    def decode_token(cls, raw_jwt: str) -> Token:
-        """``JWTManager.decode_token`` on the app serving this request (or the only one)."""
-        return cls._resolve().decode_token(raw_jwt)
+@contextmanager
+def initialized(app: Sanic[Any, Any]) -> Iterator[JWTManager]:
+    """The manager of ``app`` for its with-block; sealed and registered when the block ends
+    (nothing is registered if it raises). ``JWT.initialize`` is the public spelling."""
+    if not isinstance(app, Sanic):
+        raise ConfigurationError(f"JWT.initialize expects a Sanic app, got {type(app).__name__}")
+    if getattr(app.ctx, STATE_ATTR, None) is not None:
+        raise ConfigurationError(f"app {app.name!r} is already initialized; call JWT.initialize once per app")
+    manager = JWTManager(app)
+    yield manager
+    manager._seal()
+    manager._register()

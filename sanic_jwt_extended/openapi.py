@@ -22,10 +22,12 @@ from typing import TYPE_CHECKING, Any
 
 from .config import Config
 from .decorators import REQUIREMENTS_ATTR
-from .verification import Requirements
+from .requirements import Requirements
 
 if TYPE_CHECKING:
     from sanic import Sanic
+
+    from .settings import Settings
 
 __all__ = ("SCHEME_NAMES", "add_openapi")
 
@@ -47,7 +49,7 @@ _SPEC_ROUTE = "openapi.spec"  # name of sanic-ext's openapi.json route, under th
 Schemes = dict[str, tuple[str, dict[str, Any]]]
 
 
-def add_openapi(app: Sanic[Any, Any], config: Config) -> bool:
+def add_openapi(app: Sanic[Any, Any], config: Settings) -> bool:
     """Document ``app``'s protected routes in sanic-ext's OpenAPI document, if sanic-ext is installed.
 
     Returns whether a startup listener was registered. The work runs at startup, so routes
@@ -66,7 +68,7 @@ def add_openapi(app: Sanic[Any, Any], config: Config) -> bool:
     return True
 
 
-def _document(app: Sanic[Any, Any], config: Config) -> None:
+def _document(app: Sanic[Any, Any], config: Settings) -> None:
     if not any(route.name == f"{app.name}.{_SPEC_ROUTE}" for route in app.router.routes):
         return  # not extended, or OAS turned off: leave the process-wide registry alone
     try:
@@ -164,7 +166,7 @@ def _merge(target: Any, inner: Any, defaults: dict[str, Any]) -> None:
             setattr(target, name, value)
 
 
-def _requirement(req: Requirements, config: Config, schemes: Schemes) -> list[dict[str, list[str]]]:
+def _requirement(req: Requirements, config: Settings, schemes: Schemes) -> list[dict[str, list[str]]]:
     """OpenAPI security alternatives (any one suffices) for a route's requirements."""
     locations = req.locations if req.locations is not None else tuple(config.token_location)
     alternatives: list[dict[str, list[str]]] = [
@@ -175,7 +177,7 @@ def _requirement(req: Requirements, config: Config, schemes: Schemes) -> list[di
     return alternatives
 
 
-def _schemes(app: Sanic[Any, Any], config: Config) -> Schemes:
+def _schemes(app: Sanic[Any, Any], config: Settings) -> Schemes:
     """Base name -> (scheme name, add_security_scheme arguments) for ``config``.
 
     sanic-ext keeps one set of components for every app of the process: a scheme whose
@@ -189,7 +191,7 @@ def _schemes(app: Sanic[Any, Any], config: Config) -> Schemes:
     }
 
 
-def _definitions(config: Config) -> dict[str, dict[str, Any]]:
+def _definitions(config: Settings | Config) -> dict[str, dict[str, Any]]:
     definitions: dict[str, dict[str, Any]] = {}
     for refresh in (False, True):
         kind = "Refresh token (JWT)" if refresh else "Access token (JWT)"

@@ -18,7 +18,7 @@ from .blocklist.base import Blocklist, RevocationState
 from .exceptions import BlocklistUnavailableError, ConfigurationError, RevokedTokenError
 
 if TYPE_CHECKING:
-    from .config import Config
+    from .settings import Settings
     from .tokens import Token
 
 __all__ = ("Revocation",)
@@ -29,7 +29,7 @@ logger = logging.getLogger("sanic_jwt_extended")
 class Revocation:
     """One app's revocation policy over its store and/or ``token_in_blocklist_loader``."""
 
-    def __init__(self, config: Config, store: Blocklist | None, loader: Callable[[Token], Any] | None) -> None:
+    def __init__(self, config: Settings, store: Blocklist | None, loader: Callable[[Token], Any] | None) -> None:
         self.store = store
         self.loader = loader
         # The store's synchronous lookup, when it has one and no loader callback must run too.
@@ -64,10 +64,10 @@ class Revocation:
         Only a VALID answer short-cuts: anything else (revoked, reused, unknown, a loader
         callback that may be async) goes through ``check``, which handles it in full.
         """
-        if token._data.get("type") not in self.types:
+        if token.type not in self.types:
             return True
         local = self._local
-        return local is not None and local(*token._blocklist_args()) is RevocationState.VALID
+        return local is not None and local(*token.revocation_key()) is RevocationState.VALID
 
     async def check(self, token: Token) -> None:
         """Raise ``RevokedTokenError`` for a revoked token; detect refresh-token reuse."""
@@ -91,7 +91,7 @@ class Revocation:
         if self.store is None:
             return
         # Built once per token (the cache shares tokens between requests).
-        state = await self.store.check(*token._blocklist_args())
+        state = await self.store.check(*token.revocation_key())
         if state is RevocationState.REUSED:
             await self._reuse_detected(token)
         if state is not RevocationState.VALID:

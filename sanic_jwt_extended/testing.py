@@ -25,12 +25,10 @@ from typing import TYPE_CHECKING, Any, cast
 
 from . import codec
 from .exceptions import ConfigurationError, TokenCreationError
-from .verification import manager_of_app
+from .manager import JWTManager
 
 if TYPE_CHECKING:
     from sanic import Sanic
-
-    from .manager import JWTManager
 
 __all__ = ("TokenFactory", "tokens_for")
 
@@ -94,8 +92,7 @@ class TokenFactory:
         """A token whose ``exp`` passed a minute beyond the app's ``leeway``: refused as expired."""
         lifetime = options.get("expires_delta")
         if lifetime is None:
-            config = self.manager.config
-            lifetime = config.refresh_token_expires if refresh else config.access_token_expires
+            lifetime = self.manager.settings.lifetime("refresh" if refresh else "access")
         if not isinstance(lifetime, timedelta):
             raise TokenCreationError("expired(): the token has no expiry (expires_delta=False); give expires_delta")
         age = lifetime + timedelta(seconds=self._leeway()) + _EXPIRED_MARGIN
@@ -110,7 +107,7 @@ class TokenFactory:
 
     def headers(self, token: str, *, refresh: bool = False) -> dict[str, str]:
         """The request header carrying ``token``, as the app's header options expect."""
-        config = self.manager.config
+        config = self.manager.settings
         name = config.refresh_jwt_header_key if refresh else config.jwt_header_key
         prefix = config.jwt_header_prefix
         return {name: f"{prefix} {token}" if prefix else token}
@@ -125,7 +122,7 @@ class TokenFactory:
 
     def cookies(self, token: str) -> dict[str, str]:
         """``{cookie name: token}`` for ``token`` (access or refresh, told by its ``type`` claim)."""
-        config = self.manager.config
+        config = self.manager.settings
         refresh = self.claims(token).get("type") == "refresh"
         return {config.refresh_cookie_name if refresh else config.access_cookie_name: token}
 
@@ -139,7 +136,7 @@ class TokenFactory:
         headers = {"cookie": "; ".join(f"{name}={value}" for name, value in self.cookies(token).items())}
         value = self.claims(token).get("csrf")
         if csrf and isinstance(value, str):
-            headers[self.manager.config.csrf_header_name] = value
+            headers[self.manager.settings.csrf_header_name] = value
         return headers
 
     # -- inspection -----------------------------------------------------------------------
@@ -152,7 +149,7 @@ class TokenFactory:
     # -- internals ------------------------------------------------------------------------
 
     def _leeway(self) -> float:
-        return float(cast("float", self.manager.config.leeway))
+        return self.manager.settings.leeway
 
     def _moved(self, token: str, issued_at: datetime | None, age: timedelta | None) -> str:
         if issued_at is not None and age is not None:
@@ -187,7 +184,5 @@ class TokenFactory:
 
 def tokens_for(app: Sanic[Any, Any] | JWTManager) -> TokenFactory:
     """A ``TokenFactory`` for ``app`` (or directly for a manager)."""
-    # Told apart by ``ctx`` rather than isinstance: this module may not import the manager
-    # module (layering), and a Sanic app always has ``ctx`` while a manager has none.
-    manager = manager_of_app(app) if hasattr(app, "ctx") else app
+    manager = app if isinstance(app, JWTManager) else JWTManager.get(app)
     return TokenFactory(manager)

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from typing import Any
 
-from .codec import REGISTERED_CLAIMS
+from .claims import REGISTERED_CLAIMS
 from .exceptions import ConfigurationError
 
 __all__ = ("Token",)
@@ -47,6 +47,7 @@ class Token:
         acl_claim: str = "role",
         public_claim_namespace: str = "",
         private_claim_prefix: str = "",
+        revoker: Callable[[Token], Awaitable[None]] | None = None,
     ) -> None:
         self._raw = raw_jwt
         self._data = raw_data
@@ -59,10 +60,10 @@ class Token:
         # (jti, identity, iat, family) as a blocklist wants them, built on first use: a
         # cached token is checked on every request, its claims never change.
         self._blocklist_key: tuple[str, str, float, Any] | None = None
-        # Set by the manager that verified this token; keeps this module framework-free.
-        self._revoker: Callable[[Token], Awaitable[None]] | None = None
+        # Given by the manager that verified this token; keeps this module framework-free.
+        self._revoker = revoker
 
-    def _with_user(self, user: Any) -> Token:
+    def with_user(self, user: Any) -> Token:
         """A copy carrying ``user``: verified tokens are shared between requests (the
         verified-token cache hands out the same object), so per-request state goes on a copy."""
         twin = Token.__new__(Token)
@@ -201,7 +202,7 @@ class Token:
         """What the ``user_lookup_loader`` callback returned (``None`` without one)."""
         return self._user
 
-    def _blocklist_args(self) -> tuple[str, str, float, Any]:
+    def revocation_key(self) -> tuple[str, str, float, Any]:
         """``(jti, identity, iat, family)`` in the types a revocation store takes (memoized)."""
         key = self._blocklist_key
         if key is None:

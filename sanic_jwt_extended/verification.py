@@ -1,350 +1,220 @@
-"""THE one place a request's token is checked.
+"""THE one place a request's token is checked: ``Verifier`` runs ``steps.STEPS`` in order.
 
-Order (authentication before authorization, cheap checks before I/O):
-extract (first location holding a token) → decode (signature, exp/nbf/iat, aud, iss,
-required claims) → CSRF (cookie-borne tokens) → type → revoked → freshness → roles
-→ claims-verification callback → user lookup.
+The runner calls the steps without a coroutine; at the first step that has to wait it
+hands the rest to one coroutine. Most requests never wait (a cached token, a local
+revocation answer, no callbacks), and skipping the coroutine is a measurable share of a
+fast route's cost. The plan of a ``Requirements`` (which steps apply) is computed once per
+verifier, and ``request.ctx.token`` is set in one place, ``_publish``.
 """
 
 from __future__ import annotations
 
-import hmac
-import inspect
-import time
-from collections.abc import Coroutine, Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from typing import TYPE_CHECKING, Any
 
-from .config import normalize_locations
-from .exceptions import (
-    AccessDeniedError,
-    ClaimsVerificationError,
-    ConfigurationError,
-    CORSPreflight,
-    CSRFError,
-    FreshTokenRequiredError,
-    NoAuthorizationError,
-    UnknownKeyError,
-    UserLookupError,
-    WrongTokenError,
-)
-from .locations import (
-    describe_locations,
-    token_from_cookies,
-    token_from_headers,
-    token_from_json,
-    token_from_query,
+from . import codec
+from .cache import VerifiedCache
+from .exceptions import ConfigurationError, CORSPreflight
+from .jwks import RemoteKeys
+from .requirements import Requirements
+from .steps import (
+    STEPS,
+    STOP,
+    Pass,
+    Plan,
+    Step,
+    claims_callback,
+    csrf,
+    fresh,
+    revoked,
+    roles,
+    user_lookup,
 )
 from .tokens import Token
 
 if TYPE_CHECKING:
     from sanic import Request
 
-    from .config import Config
-    from .jwks import RemoteKeys
-    from .manager import JWTManager
+    from .keys import KeySet
+    from .revocation import Revocation
+    from .settings import Settings
 
-__all__ = (
-    "STATE_ATTR",
-    "Requirements",
-    "authenticate",
-    "fast_header_key",
-    "manager_of",
-    "manager_of_app",
-    "skips_authentication",
-    "verify_jwt_in_request",
-    "verify_now",
-    "verify_request",
-)
+__all__ = ("VERIFIER_ATTR", "Outcome", "Requirements", "Verifier", "verifier_of", "verify_jwt_in_request")
 
-# Where the manager lives on ``app.ctx``; per app, so two apps never share state.
-STATE_ATTR = "_sanic_jwt_extended"
+Outcome = Token | None | Coroutine[Any, Any, Token | None]
 
 
-@dataclass(frozen=True, slots=True)
-class Requirements:
-    """What a route demands of its token."""
+class Verifier:
+    """Verifies tokens for one app: decoding (with the verified-token cache) and the steps."""
 
-    token_type: str = "access"
-    fresh_required: bool = False
-    optional: bool = False
-    allow: frozenset[str] | None = None
-    deny: frozenset[str] | None = None
-    locations: tuple[str, ...] | None = None
-    # Derived once here rather than on every request.
-    refresh: bool = field(init=False, repr=False, compare=False)
-    uses_roles: bool = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "refresh", self.token_type == "refresh")
-        object.__setattr__(self, "uses_roles", self.allow is not None or self.deny is not None)
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        cache: VerifiedCache,
+        keys: KeySet | RemoteKeys,
+        remote: RemoteKeys | None = None,
+        revocation: Revocation | None = None,
+        revoker: Callable[[Token], Awaitable[None]] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.cache = cache
+        self.keys = keys
+        self.remote = remote
+        self.revocation = revocation
+        self.revoker = revoker
+        self.claims_check: Callable[[Token], Any] | None = None
+        self.user_loader: Callable[[Token], Any] | None = None
+        self._plans: dict[Requirements, Plan] = {}
 
     @classmethod
     def build(
         cls,
+        settings: Settings,
         *,
-        token_type: str = "access",
-        fresh_required: bool = False,
-        optional: bool = False,
-        allow: str | Iterable[str] | None = None,
-        deny: str | Iterable[str] | None = None,
-        locations: str | Iterable[str] | None = None,
-    ) -> Requirements:
-        return cls(
-            token_type=token_type,
-            fresh_required=bool(fresh_required),
-            optional=bool(optional),
-            allow=_role_set(allow, "allow"),
-            deny=_role_set(deny, "deny"),
-            locations=None if locations is None else _location_tuple(locations),
+        revocation: Revocation | None,
+        revoker: Callable[[Token], Awaitable[None]] | None,
+    ) -> Verifier:
+        """A verifier with its cache and, in resource-server mode (``jwks_url``), remote keys."""
+        cache = VerifiedCache(settings.verify_cache_size, prefix=settings.jwt_header_prefix, leeway=settings.leeway)
+        remote = None
+        if settings.jwks_url is not None:
+            remote = RemoteKeys(
+                settings.jwks_url,
+                settings.keys,
+                settings.decode_algorithms,
+                refetch_interval=settings.jwks_refetch_interval,
+                cache_seconds=settings.jwks_cache_seconds,
+                timeout=settings.jwks_timeout,
+                max_bytes=settings.jwks_max_bytes,
+                max_keys=settings.jwks_max_keys,
+                on_change=cache.clear,  # a key changed: earlier verdicts may no longer hold
+            )
+        keys = remote or settings.keys
+        return cls(settings, cache=cache, keys=keys, remote=remote, revocation=revocation, revoker=revoker)
+
+    def set_callbacks(
+        self, *, claims_check: Callable[[Token], Any] | None, user_loader: Callable[[Token], Any] | None
+    ) -> None:
+        """The claims-verification and user-lookup callbacks; plans are made again."""
+        self.claims_check, self.user_loader = claims_check, user_loader
+        self._plans.clear()
+
+    def decode(self, raw: str, *, header: bool = False, probe: bool = True) -> Token:
+        """Verify ``raw`` (signature, exp/nbf/iat, aud, iss, required claims) into a ``Token``.
+
+        ``header``: ``raw`` came from the token header; ``probe``: look in the cache first
+        (the request path has already looked its header value up).
+        """
+        if probe:
+            hit = self.cache.by_token(raw, header=header)
+            if hit is not None:
+                return hit
+        s = self.settings
+        jose_header, payload = codec.decode(
+            raw,
+            keys=self.keys,
+            audience=s.default_aud,
+            issuer=s.default_iss,
+            leeway=s.leeway,
+            required=s.required_claims,
+            max_bytes=s.max_token_bytes,
         )
-
-
-def _role_set(roles: str | Iterable[str] | None, name: str) -> frozenset[str] | None:
-    if roles is None:
-        return None
-    items = (roles,) if isinstance(roles, str) else tuple(roles)
-    if not all(isinstance(item, str) for item in items):
-        raise ConfigurationError(f"{name}=: must be a role name or a list of role names, got {roles!r}")
-    return frozenset(items)
-
-
-def _location_tuple(locations: str | Iterable[str]) -> tuple[str, ...]:
-    return normalize_locations((locations,) if isinstance(locations, str) else tuple(locations), "locations=")
-
-
-def manager_of_app(app: Any) -> JWTManager:
-    """The manager stored on ``app.ctx``; raises ``ConfigurationError`` if there is none."""
-    manager: JWTManager | None = getattr(app.ctx, STATE_ATTR, None)
-    if manager is None:
-        raise ConfigurationError(
-            f"app {app.name!r} has no JWT manager; call `with JWT.initialize(app) as manager:` first."
+        token = Token(
+            raw,
+            payload,
+            jose_header,
+            identity_claim=s.identity_claim,
+            acl_claim=s.acl_claim,
+            public_claim_namespace=s.public_claim_namespace,
+            private_claim_prefix=s.private_claim_prefix,
+            revoker=self.revoker,
         )
-    return manager
-
-
-def manager_of(request: Request) -> JWTManager:
-    return manager_of_app(request.app)
-
-
-def _extract(request: Request, manager: JWTManager, req: Requirements) -> tuple[str, str] | None:
-    """``(raw token, location)`` from the first location holding a token."""
-    config = manager.config
-    refresh = req.refresh
-    locations = req.locations or config.token_location
-    for location in locations:
-        if location == "headers":
-            header_key = manager._header_keys[refresh]
-            raw = token_from_headers(request, header_key, config.jwt_header_prefix)
-        elif location == "cookies":
-            raw = token_from_cookies(request, config.refresh_cookie_name if refresh else config.access_cookie_name)
-        elif location == "query_string":
-            raw = token_from_query(request, config.jwt_query_param_name, config.jwt_query_param_value_prefix)
-        else:
-            raw = token_from_json(request, config.refresh_json_key if refresh else config.json_key)
-        # A token that is present but bad fails in decode: no falling through to the next location.
-        if raw is not None:
-            return raw, location
-    if req.optional:
-        return None
-    tried = describe_locations(config, tuple(locations), refresh)
-    raise NoAuthorizationError(f"Missing token: looked in {tried}", locations=tuple(locations))
-
-
-def _check_csrf(request: Request, token: Token, config: Config) -> None:
-    """Only for cookie-borne tokens (the caller checks the location)."""
-    # Double submit (OWASP CSRF cheat sheet): a cross-site form can make the browser send
-    # the cookie, but cannot read the CSRF cookie to echo it in a header.
-    if not config.csrf_protect or request.method not in config.csrf_request_methods:
-        return
-    expected = token.csrf
-    if not isinstance(expected, str) or not expected:
-        raise CSRFError("Missing CSRF claim in the token")
-    supplied = request.headers.get(config.csrf_header_name)
-    if not supplied and config.csrf_check_form:
-        supplied = _form_field(request, config.csrf_field_name)
-    if not supplied:
-        raise CSRFError(f"Missing CSRF token: send it in the {config.csrf_header_name} header")
-    # compare_digest takes ASCII str as is; our CSRF values are ASCII, so anything else
-    # cannot match (and would make compare_digest raise).
-    if not (supplied.isascii() and expected.isascii() and hmac.compare_digest(supplied, expected)):
-        raise CSRFError("CSRF double submit tokens do not match")
-
-
-def _form_field(request: Request, name: str) -> str | None:
-    try:
-        form = request.form
-    except Exception:  # an unparsable body simply has no CSRF field
-        return None
-    value = form.get(name) if form is not None else None
-    return value if isinstance(value, str) else None
-
-
-def _check_roles(token: Token, req: Requirements, use_acl: bool) -> None:
-    if not use_acl:
-        raise ConfigurationError("allow=/deny= need config.use_acl = True")
-    roles = token.roles
-    if req.allow is not None and roles.isdisjoint(req.allow):
-        raise AccessDeniedError(roles=sorted(roles))
-    if req.deny is not None and not roles.isdisjoint(req.deny):
-        raise AccessDeniedError(roles=sorted(roles))
-
-
-async def _call(callback: Any, *args: Any) -> Any:
-    result = callback(*args)
-    if inspect.isawaitable(result):
-        result = await result
-    return result
-
-
-def skips_authentication(request: Request, exempt_methods: Sequence[str]) -> bool:
-    """``True`` when ``request.method`` is in ``config.exempt_methods`` (the view runs without a
-    token); raises ``CORSPreflight`` for a CORS preflight; ``False`` for anything to authenticate.
-
-    Only OPTIONS with both preflight headers is a preflight (Fetch standard, CORS-preflight
-    request): any other OPTIONS is authenticated like GET, so a view body never runs
-    unauthenticated because of its method alone.
-    """
-    method = request.method
-    if method in exempt_methods:
-        return True
-    if method == "OPTIONS":
-        headers = request.headers
-        if "origin" in headers and "access-control-request-method" in headers:
-            request.ctx.token = None  # for response middleware reading it
-            raise CORSPreflight()
-    return False
-
-
-def fast_header_key(manager: JWTManager, req: Requirements) -> str | None:
-    """The header to look up in the verified-token cache before anything else, or ``None``
-    when another location comes first for ``req`` (or keys are fetched remotely)."""
-    locations = req.locations or manager.config.token_location
-    if locations[0] != "headers" or manager.remote_keys is not None:
-        return None
-    return manager._header_keys[req.refresh]
-
-
-def authenticate(request: Request, manager: JWTManager, req: Requirements) -> tuple[Token, str] | None:
-    """Extract, decode, CSRF and type: ``(token, location)``, or ``None`` when optional and absent.
-
-    Plain code, no I/O: the keys are in memory (remote keys are refreshed by the caller).
-    """
-    found = _extract(request, manager, req)
-    if found is None:
-        return None
-    raw, location = found
-    # Header tokens are cached as "<prefix> <token>", the header value verify_now looks up.
-    prefix = manager.config.jwt_header_prefix
-    token = manager._decode(raw, f"{prefix} {raw}" if location == "headers" and prefix else raw)
-    if location == "cookies":
-        _check_csrf(request, token, manager.config)
-    if token._data.get("type") != req.token_type:
-        raise WrongTokenError(f"Only {req.token_type} tokens are allowed", expected=req.token_type)
-    return token, location
-
-
-def verify_now(
-    request: Request, manager: JWTManager, req: Requirements, header_key: str | None
-) -> Token | Coroutine[Any, Any, Token | None] | None:
-    """Every step for ``req``: the result when no step needs to wait, else a coroutine to await.
-
-    Most requests need no I/O (a cached or in-memory key, a local revocation answer, no
-    callbacks), and skipping the coroutine is a measurable share of a fast route's cost.
-    Anything else is handed to ``_authorize`` whole, which runs the remaining steps in order.
-    ``header_key`` comes from ``fast_header_key``. Raises ``JWTExtendedException`` on failure.
-    """
-    if manager.remote_keys is not None:
-        return _verify_with_remote_keys(request, manager, req)
-    token: Token | None = None
-    if header_key is not None:
-        # The usual request: a header this process has verified before is found by its
-        # exact value, without parsing. Header tokens are cached as "<prefix> <token>",
-        # which parses back to that token and nothing else, so a hit of the right type is
-        # exactly what authenticate() would return (the cache re-checks exp/nbf). Such
-        # keys hold a space and token keys never do (cache.py): only look up a value of
-        # the kind this header's entries are.
-        values = request.headers.getall(header_key, None)
-        if values is not None and len(values) == 1 and (" " in values[0]) is manager._prefixed:
-            token = manager.verified.get(values[0], time.time(), manager._leeway)
-    if token is not None and token._data.get("type") == req.token_type:
-        location = "headers"
-    else:
-        found = authenticate(request, manager, req)
-        if found is None:
-            request.ctx.token = None
-            return None
-        token, location = found
-    revocation = manager.revocation
-    if (
-        (revocation is None or revocation.passes(token))
-        and (not req.fresh_required or token.fresh is True)
-        and not req.uses_roles
-        and manager.claims_verification_callback is None
-        and manager.user_lookup_callback is None
-    ):
-        ctx = request.ctx
-        ctx.jwt_location = location
-        ctx.token = token
+        self.cache.remember(raw, token, header=header)
         return token
-    return _authorize(request, manager, req, token, location)
+
+    def plan(self, req: Requirements) -> Plan:
+        """The steps ``req`` needs here, made once (``Requirements`` hash by identity)."""
+        plan = self._plans.get(req)
+        if plan is None:
+            plan = self._plans[req] = self._make_plan(req)
+        return plan
+
+    def _make_plan(self, req: Requirements) -> Plan:
+        s = self.settings
+        locations = req.locations or s.token_location
+        refresh = req.token_type == "refresh"
+        skip: dict[Step, bool] = {
+            csrf: "cookies" not in locations,
+            revoked: self.revocation is None,
+            fresh: not req.fresh_required,
+            roles: req.allow is None and req.deny is None,
+            claims_callback: self.claims_check is None,
+            user_lookup: self.user_loader is None,
+        }
+        return Plan(
+            req=req,
+            steps=tuple(step for step in STEPS if not skip.get(step, False)),
+            locations=locations,
+            probe_header=s.header_keys[refresh] if locations[0] == "headers" else None,
+            refresh=refresh,
+            token_type=req.token_type,
+            exempt_methods=s.exempt_methods,
+        )
+
+    def verify(self, request: Request, req: Requirements) -> Outcome:
+        """Every step for ``req``: the token (``None`` when optional and absent, or on an exempt
+        method) when no step waits, else a coroutine to await. Raises ``JWTExtendedException``."""
+        plan = self._plans.get(req) or self.plan(req)
+        p = Pass(request, plan)
+        index = 0
+        for step in plan.steps:
+            index += 1
+            outcome = step(self, p)
+            if outcome is None:
+                continue
+            if outcome is STOP:
+                break
+            return self._finish(p, outcome, plan.steps[index:])  # type: ignore[arg-type]
+        return _publish(p)
+
+    async def _finish(self, p: Pass, pending: Awaitable[Any], steps: tuple[Step, ...]) -> Token | None:
+        await pending
+        for step in steps:
+            outcome = step(self, p)
+            if outcome is STOP:
+                break
+            if outcome is not None:
+                await outcome  # type: ignore[misc]
+        return _publish(p)
 
 
-async def _authorize(request: Request, manager: JWTManager, req: Requirements, token: Token, location: str) -> Token:
-    """The steps after authentication, in order; sets ``request.ctx``."""
-    revocation = manager.revocation
-    if revocation is not None and not revocation.passes(token):
-        await revocation.check(token)
-    if req.fresh_required and token.fresh is not True:
-        raise FreshTokenRequiredError()
-    if req.uses_roles:
-        _check_roles(token, req, manager.config.use_acl)
-    check = manager.claims_verification_callback
-    # Anything falsy refuses: a forgotten `return` must not accept every token.
-    if check is not None and not await _call(check, token):
-        raise ClaimsVerificationError()
-    ctx = request.ctx
-    if manager.user_lookup_callback is not None:
-        user = await _call(manager.user_lookup_callback, token)
-        if user is None:
-            raise UserLookupError()
-        token = token._with_user(user)
-        ctx.jwt_user = user
-    ctx.jwt_location = location
-    ctx.token = token
+def _publish(p: Pass) -> Token | None:
+    # The one place request.ctx learns the outcome (None too, for response middleware).
+    ctx = p.request.ctx
+    token = ctx.token = p.token
+    if token is None:
+        if p.preflight:
+            raise CORSPreflight()
+    else:
+        ctx.jwt_location = p.location
     return token
 
 
-async def _verify_with_remote_keys(request: Request, manager: JWTManager, req: Requirements) -> Token | None:
-    remote = cast("RemoteKeys", manager.remote_keys)
-    if remote.stale:
-        await remote.refresh()
-    try:
-        found = authenticate(request, manager, req)
-    except UnknownKeyError as error:
-        await remote.ensure(error)  # a key rotated at the issuer: refetch once, rate limited
-        found = authenticate(request, manager, req)
-    if found is None:
-        request.ctx.token = None
-        return None
-    return await _authorize(request, manager, req, *found)
+# -- finding an app's verifier -----------------------------------------------------------------
+
+# Where the verifier lives on ``app.ctx``; per app, so two apps never share state.
+VERIFIER_ATTR = "_sanic_jwt_extended_verifier"
 
 
-async def verify_request(request: Request, manager: JWTManager, req: Requirements) -> Token | None:
-    """Run every step for ``req``; returns ``None`` only on an optional route without a token.
-
-    Sets ``request.ctx.token`` (``None`` too) and ``request.ctx.jwt_location`` (where the
-    token was found). Methods are handled as by ``@jwt_required``: ``None`` on an exempt
-    method, ``CORSPreflight`` (an empty 204) on a CORS preflight.
-    """
-    exempt = manager.config.exempt_methods
-    if (request.method == "OPTIONS" or exempt) and skips_authentication(request, exempt):
-        request.ctx.token = None
-        return None
-    outcome = verify_now(request, manager, req, fast_header_key(manager, req))
-    if outcome is None or isinstance(outcome, Token):
-        return outcome
-    return await outcome
+def verifier_of(app: Any) -> Verifier:
+    """The verifier stored on ``app.ctx``; raises ``ConfigurationError`` if there is none."""
+    verifier: Verifier | None = getattr(app.ctx, VERIFIER_ATTR, None)
+    if verifier is None:
+        raise ConfigurationError(
+            f"app {app.name!r} has no JWT manager; call `with JWT.initialize(app) as manager:` first."
+        )
+    return verifier
 
 
 async def verify_jwt_in_request(
@@ -359,8 +229,9 @@ async def verify_jwt_in_request(
 ) -> Token | None:
     """Check the request's token as ``@jwt_required`` would, for custom guards and middleware.
 
-    Sets ``request.ctx.token`` and returns the token (``None`` when ``optional`` and absent).
-    Raises a ``JWTExtendedException`` that the app renders as the contract's error response.
+    Sets ``request.ctx.token`` and returns the token (``None`` when ``optional`` and absent,
+    or on an exempt method). Raises a ``JWTExtendedException`` that the app renders as the
+    contract's error response (``CORSPreflight``, an empty 204, on a CORS preflight).
     """
     req = Requirements.build(
         token_type="refresh" if refresh else "access",
@@ -370,4 +241,7 @@ async def verify_jwt_in_request(
         deny=deny,
         locations=locations,
     )
-    return await verify_request(request, manager_of(request), req)
+    outcome = verifier_of(request.app).verify(request, req)
+    if outcome is None or isinstance(outcome, Token):
+        return outcome
+    return await outcome

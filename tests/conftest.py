@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
-from sanic import Request, Sanic
-from sanic.response import HTTPResponse, json
+from sanic import Sanic
 
-from sanic_jwt_extended import JWT, JWTManager, Token, jwt_optional, jwt_required, refresh_jwt_required
+from sanic_jwt_extended import JWT, JWTManager
 
 from . import redis_server
+from .helpers import Client, make_app
 
 Sanic.test_mode = True
 # sanic-ext is a test dependency (OpenAPI and CORS tests extend their own apps): without this,
 # Sanic would extend every app of the suite at startup, several times slower.
 os.environ.setdefault("SANIC_AUTO_EXTEND", "false")
-
-SECRET = "test-secret-that-is-long-enough-for-hs512-" + "x" * 32
 
 
 @pytest.fixture(autouse=True)
@@ -30,67 +26,6 @@ def _fresh_app_registry() -> Iterator[None]:
     yield
     Sanic._app_registry.clear()
     JWT._managers.clear()
-
-
-class Client:
-    """Synchronous facade over ``app.asgi_client``: one event loop per request."""
-
-    def __init__(self, app: Sanic) -> None:
-        self.app = app
-
-    def request(self, method: str, path: str, **kwargs: Any) -> Any:
-        _, response = asyncio.run(self.app.asgi_client.request(method, path, **kwargs))
-        return response
-
-    def get(self, path: str, token: str | None = None, **kwargs: Any) -> Any:
-        return self.request("GET", path, **_auth(token, kwargs))
-
-    def post(self, path: str, token: str | None = None, **kwargs: Any) -> Any:
-        return self.request("POST", path, **_auth(token, kwargs))
-
-
-def _auth(token: str | None, kwargs: dict[str, Any]) -> dict[str, Any]:
-    if token is not None:
-        kwargs.setdefault("headers", {})["Authorization"] = f"Bearer {token}"
-    return kwargs
-
-
-def make_app(name: str = "test_app", **options: Any) -> tuple[Sanic, JWTManager]:
-    """An initialized app with the standard protected routes."""
-    app = Sanic(name)
-    with JWT.initialize(app) as manager:
-        manager.config.secret_key = SECRET
-        for option, value in options.items():
-            setattr(manager.config, option, value)
-    add_routes(app)
-    return app, manager
-
-
-def add_routes(app: Sanic) -> None:
-    def body(token: Token | None) -> dict[str, Any]:
-        if token is None:
-            return {"identity": None}
-        return {"identity": token.identity, "fresh": token.fresh, "type": token.type}
-
-    @app.get("/protected")
-    @jwt_required
-    async def protected(request: Request, token: Token) -> HTTPResponse:
-        return json(body(token))
-
-    @app.get("/fresh")
-    @jwt_required(fresh_required=True)
-    async def fresh(request: Request, token: Token) -> HTTPResponse:
-        return json(body(token))
-
-    @app.post("/refresh")
-    @refresh_jwt_required
-    async def refresh(request: Request, token: Token) -> HTTPResponse:
-        return json(body(token))
-
-    @app.get("/optional")
-    @jwt_optional
-    async def optional(request: Request, token: Token | None) -> HTTPResponse:
-        return json(body(token))
 
 
 @pytest.fixture(scope="session")

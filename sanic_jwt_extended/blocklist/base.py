@@ -1,4 +1,4 @@
-"""The revocation store protocol. Every backend passes ``tests/test_blocklist.py``.
+"""The revocation store protocol. Every backend passes ``tests/contracts/test_blocklist.py``.
 
 All times are POSIX timestamps (float seconds, UTC). ``until`` is when an entry may be
 forgotten: after it, every token the entry could match has expired anyway, which is what

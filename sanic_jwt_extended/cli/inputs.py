@@ -14,15 +14,13 @@ import sys
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..config import Config
 from ..exceptions import ConfigurationError
 from ..keys import KeySet
-from ..verification import manager_of_app
-
-if TYPE_CHECKING:
-    from ..manager import JWTManager
+from ..manager import JWTManager
+from ..settings import Settings
 
 __all__ = (
     "CRYPTO_HINT",
@@ -180,7 +178,7 @@ def _secret(args: argparse.Namespace) -> str | None:
     return args.secret  # type: ignore[no-any-return]
 
 
-def build_config(args: argparse.Namespace, *, signing: bool) -> tuple[Config, KeySet] | None:
+def build_config(args: argparse.Namespace, *, signing: bool) -> tuple[Settings, KeySet] | None:
     """A sealed Config from ``--set`` and the key flags; ``None`` when no key was given."""
     config = Config()
     try:
@@ -214,9 +212,10 @@ def build_config(args: argparse.Namespace, *, signing: bool) -> tuple[Config, Ke
     if args.algorithm is not None:
         config.algorithm = args.algorithm
     try:
-        return config, config.seal()
+        settings = config.seal()
     except ConfigurationError as error:
         raise CLIError(str(error)) from None
+    return settings, settings.keys
 
 
 def _jwk_set_keys(value: Mapping[str, Any], path: str) -> list[Any]:
@@ -294,6 +293,6 @@ def load_manager(spec: str, args: argparse.Namespace) -> JWTManager:
     if not hasattr(target, "ctx"):
         raise CLIError(f"--app {spec}: is a {type(target).__name__}, not a Sanic app or a factory returning one")
     try:
-        return manager_of_app(target)
+        return JWTManager.get(target)
     except ConfigurationError as error:
         raise CLIError(f"--app {spec}: {error}") from None

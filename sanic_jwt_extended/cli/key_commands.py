@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..exceptions import ConfigurationError
-from ..keys import load_keys
+from ..key_loading import load_keys
 from .inputs import CRYPTO_HINT, CLIError, infer_algorithm, is_private, read_key_file
 
 __all__ = ("KEYGEN_KINDS", "cmd_jwks", "cmd_keygen", "keygen_kind")

@@ -45,7 +45,7 @@ def cmd_decode(args: argparse.Namespace) -> int:
         try:
             verified = manager.decode_token(token)
         except JWTExtendedException as error:
-            raise _rejected(error, token, manager.config.decode_algorithms or ()) from None
+            raise _rejected(error, token, manager.settings.decode_algorithms) from None
         header, claims = verified.header, verified.raw_data
         print(json.dumps({"verified": True, "header": header, "claims": claims, "dates": dates(claims)}, indent=2))
         return 0
@@ -59,15 +59,14 @@ def cmd_decode(args: argparse.Namespace) -> int:
         )
     else:
         config, keys = built
-        required = ["iat", "jti", "type", config.identity_claim] + (["exp"] if config.require_exp else [])
         try:
             header, claims = codec.decode(
                 token,
                 keys=keys,
                 audience=config.default_aud,
                 issuer=config.default_iss,
-                leeway=float(config.leeway),  # type: ignore[arg-type]  # seal() made it a float
-                required=required,
+                leeway=config.leeway,
+                required=config.required_claims,
                 max_bytes=config.max_token_bytes,
             )
         except JWTExtendedException as error:
@@ -129,7 +128,7 @@ def cmd_token(args: argparse.Namespace) -> int:
     )
     lifetime: timedelta | bool
     if args.expires is None:
-        lifetime = config.access_token_expires if token_type == "access" else config.refresh_token_expires  # type: ignore[assignment]
+        lifetime = config.lifetime(token_type)
     elif args.expires == "never":
         if config.require_exp:
             raise CLIError(

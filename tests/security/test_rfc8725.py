@@ -64,7 +64,7 @@ from jwt.algorithms import HMACAlgorithm, get_default_algorithms
 
 from sanic_jwt_extended import JWTManager
 
-from ..conftest import SECRET, Client, make_app
+from ..helpers import SECRET, Client, b64url, make_app, private_pem, public_pem
 
 ALGORITHMS = get_default_algorithms()
 
@@ -81,16 +81,6 @@ P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 AUD = "https://api.example.test"
 ISS = "https://issuer.example.test"
 ATTACKER_URL = "http://attacker.invalid/.well-known/jwks.json"
-
-
-def private_pem(key: Any) -> bytes:
-    return bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-
-
-def public_pem(key: Any, fmt: serialization.PublicFormat = serialization.PublicFormat.SubjectPublicKeyInfo) -> bytes:
-    return bytes(key.public_key().public_bytes(serialization.Encoding.PEM, fmt))
 
 
 # Options given to make_app (which sets secret_key = SECRET first, hence the None).
@@ -139,10 +129,6 @@ class Target:
         return APP_SIGNERS[self.app][1]
 
 
-def b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
 def unb64(segment: str) -> bytes:
     return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
 
@@ -189,12 +175,12 @@ def sign(alg: str, key: Any, signing_input: bytes) -> bytes:
 
 
 def segment(value: Any) -> str:
-    return b64(value if isinstance(value, bytes) else dumps(value))
+    return b64url(value if isinstance(value, bytes) else dumps(value))
 
 
 def signed(header_segment: str, payload_segment: str, alg: str, key: Any) -> str:
     signature = sign(alg, key, f"{header_segment}.{payload_segment}".encode("ascii"))
-    return f"{header_segment}.{payload_segment}.{b64(signature)}"
+    return f"{header_segment}.{payload_segment}.{b64url(signature)}"
 
 
 def forge(
@@ -213,7 +199,7 @@ def forge(
 
 
 def with_signature(target: Target, signature: bytes, **header_changes: Any) -> str:
-    return f"{segment(header(target, **header_changes))}.{segment(claims())}.{b64(signature)}"
+    return f"{segment(header(target, **header_changes))}.{segment(claims())}.{b64url(signature)}"
 
 
 def app_token(target: Target) -> str:
@@ -458,7 +444,7 @@ def key_header_rows() -> list[Case]:
         attack(
             "jwk-header-attacker-oct-key",
             lambda t: forge(
-                t, hdr=header(t, kid=DROP, jwk={"kty": "oct", "k": b64(OTHER_APP_SECRET)}), key=OTHER_APP_SECRET
+                t, hdr=header(t, kid=DROP, jwk={"kty": "oct", "k": b64url(OTHER_APP_SECRET)}), key=OTHER_APP_SECRET
             ),
         ),
         attack(
@@ -541,7 +527,7 @@ def tamper_rows() -> list[Case]:
         head, _, signature = forge(t).rpartition(".")
         raw = bytearray(unb64(signature))
         raw[0] ^= 1
-        return f"{head}.{b64(bytes(raw))}"
+        return f"{head}.{b64url(bytes(raw))}"
 
     return [
         attack("tampered-sub-with-original-signature", changed_sub),
@@ -669,8 +655,8 @@ def encoding_rows() -> list[Case]:
         attack("slash-in-payload-segment", standard_alphabet("/")),
         attack("standard-alphabet-signature", signature_in_standard_alphabet),
         attack("two-segments", lambda t: forge(t).rpartition(".")[0]),
-        attack("four-segments", lambda t: forge(t) + "." + b64(b"extra")),
-        attack("five-segments-jwe-shaped", lambda t: ".".join([segment(header(t))] + [b64(b"x")] * 4)),
+        attack("four-segments", lambda t: forge(t) + "." + b64url(b"extra")),
+        attack("five-segments-jwe-shaped", lambda t: ".".join([segment(header(t))] + [b64url(b"x")] * 4)),
         attack("trailing-dot", lambda t: forge(t) + "."),
         attack("empty-segments", lambda t: ".."),
         attack("over-long-token-9000-chars", oversized(9000)),

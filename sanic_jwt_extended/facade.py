@@ -1,0 +1,120 @@
+"""``JWT``: the stateless façade. ``JWT.initialize(app)`` and shortcuts that resolve the
+manager of the app serving the current request (else the only initialized app)."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from sanic import Request
+from sanic.exceptions import SanicException
+
+from .exceptions import ConfigurationError
+from .manager import JWTManager, initialized
+
+if TYPE_CHECKING:
+    from sanic import Sanic
+
+    from .tokens import Token
+
+__all__ = ("JWT",)
+
+
+class JWT:
+    """Entry point: ``JWT.initialize(app)`` and app-resolving shortcuts for token creation."""
+
+    # Weak: the index must not keep apps alive; the state itself lives on each app.
+    _managers: ClassVar[weakref.WeakSet[JWTManager]] = weakref.WeakSet()
+
+    @classmethod
+    @contextmanager
+    def initialize(cls, app: Sanic[Any, Any]) -> Iterator[JWTManager]:
+        """Configure ``app``: set options on ``manager.config`` inside the block.
+
+        Leaving the block validates and freezes the configuration; if the block raises,
+        nothing is registered on the app.
+        """
+        with initialized(app) as manager:
+            yield manager
+        cls._managers.add(manager)
+
+    @classmethod
+    def _resolve(cls) -> JWTManager:
+        try:
+            request = Request.get_current()
+        except SanicException:
+            request = None
+        if request is not None:
+            return JWTManager.get(request.app)
+        managers = list(cls._managers)
+        if len(managers) > 1:
+            gc.collect()  # apps dropped but not yet collected must not make this ambiguous
+            managers = list(cls._managers)
+        if len(managers) == 1:
+            return managers[0]
+        reason = "no app is initialized" if not managers else f"{len(managers)} apps are initialized"
+        raise ConfigurationError(
+            f"JWT cannot tell which app to use outside a request ({reason}); call the same method "
+            "on the manager instead (`manager.create_access_token(...)`, or `JWTManager.get(app)`)."
+        )
+
+    @classmethod
+    def create_access_token(
+        cls,
+        identity: Any,
+        *,
+        fresh: bool | timedelta | datetime = False,
+        role: str | Sequence[str] | None = None,
+        expires_delta: timedelta | bool | None = None,
+        public_claims: Mapping[str, Any] | None = None,
+        private_claims: Mapping[str, Any] | None = None,
+        additional_headers: Mapping[str, Any] | None = None,
+        iss: str | None = None,
+        aud: str | Sequence[str] | None = None,
+    ) -> str:
+        """``JWTManager.create_access_token`` on the app serving this request (or the only one)."""
+        return cls._resolve().create_access_token(
+            identity,
+            fresh=fresh,
+            role=role,
+            expires_delta=expires_delta,
+            public_claims=public_claims,
+            private_claims=private_claims,
+            additional_headers=additional_headers,
+            iss=iss,
+            aud=aud,
+        )
+
+    @classmethod
+    def create_refresh_token(
+        cls,
+        identity: Any,
+        *,
+        role: str | Sequence[str] | None = None,
+        expires_delta: timedelta | bool | None = None,
+        public_claims: Mapping[str, Any] | None = None,
+        private_claims: Mapping[str, Any] | None = None,
+        additional_headers: Mapping[str, Any] | None = None,
+        iss: str | None = None,
+        aud: str | Sequence[str] | None = None,
+    ) -> str:
+        """``JWTManager.create_refresh_token`` on the app serving this request (or the only one)."""
+        return cls._resolve().create_refresh_token(
+            identity,
+            role=role,
+            expires_delta=expires_delta,
+            public_claims=public_claims,
+            private_claims=private_claims,
+            additional_headers=additional_headers,
+            iss=iss,
+            aud=aud,
+        )
+
+    @classmethod
+    def decode_token(cls, raw_jwt: str) -> Token:
+        """``JWTManager.decode_token`` on the app serving this request (or the only one)."""
+        return cls._resolve().decode_token(raw_jwt)

@@ -1,0 +1,120 @@
+"""``Issuer``: creates and reissues one app's tokens. Request-free (no Sanic import needed).
+
+The token options are declared once, as explicit keyword parameters of ``Issuer.create``;
+``JWTManager.create_access_token``/``create_refresh_token`` and the ``JWT`` façade repeat
+them so that ``help()``, IDEs and mypy see every option.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+from . import codec
+from .csrf import new_csrf_value
+from .exceptions import TokenCreationError
+
+if TYPE_CHECKING:
+    from .settings import Settings
+    from .tokens import Token
+
+__all__ = ("Issuer",)
+
+
+class Issuer:
+    """Signs new tokens with the app's keys, options and loader callbacks."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.identity_callback: Callable[[Any], Any] | None = None
+        self.additional_claims_callback: Callable[[Any], Mapping[str, Any]] | None = None
+        self.additional_headers_callback: Callable[[Any], Mapping[str, Any]] | None = None
+
+    def create(
+        self,
+        token_type: str,
+        identity: Any,
+        *,
+        fresh: bool | timedelta | datetime | None,
+        role: str | Sequence[str] | None,
+        expires_delta: timedelta | bool | None,
+        public_claims: Mapping[str, Any] | None,
+        private_claims: Mapping[str, Any] | None,
+        additional_headers: Mapping[str, Any] | None,
+        iss: str | None,
+        aud: str | Sequence[str] | None,
+    ) -> str:
+        """A signed ``token_type`` token for ``identity`` (see ``create_access_token``)."""
+        s = self.settings
+        subject = self._subject(identity)
+        lifetime = self._lifetime(token_type, expires_delta)
+        if role is not None and not s.use_acl:
+            raise TokenCreationError("role= needs config.use_acl = True")
+        extra_claims = dict(self.additional_claims_callback(identity)) if self.additional_claims_callback else {}
+        extra_claims.update(public_claims or {})
+        headers = dict(self.additional_headers_callback(identity)) if self.additional_headers_callback else {}
+        headers.update(additional_headers or {})
+        claims = codec.build_claims(
+            identity=subject,
+            token_type=token_type,
+            now=datetime.now(timezone.utc),
+            expires_delta=lifetime,
+            identity_claim=s.identity_claim,
+            fresh=fresh,
+            role=role,
+            acl_claim=s.acl_claim,
+            public_claims=extra_claims,
+            private_claims=private_claims,
+            public_claim_namespace=s.public_claim_namespace,
+            private_claim_prefix=s.private_claim_prefix,
+            iss=iss if iss is not None else s.default_iss,
+            aud=aud if aud is not None else s.default_aud,
+            csrf=new_csrf_value(s),
+            # Each login starts a rotation family; rotate() passes it on (RFC 9700 §4.14.2).
+            family=secrets.token_urlsafe(16) if token_type == "refresh" and s.refresh_token_rotation else None,
+        )
+        return codec.encode(claims, keys=s.keys, headers=headers)
+
+    def _subject(self, identity: Any) -> str:
+        subject = self.identity_callback(identity) if self.identity_callback else identity
+        if not isinstance(subject, str):
+            raise TypeError(
+                f"identity must be a string, got {type(subject).__name__}; convert it or register "
+                "@manager.user_identity_loader"
+            )
+        return subject
+
+    def _lifetime(self, token_type: str, expires_delta: timedelta | bool | None) -> timedelta | bool:
+        if expires_delta is None:
+            return self.settings.lifetime(token_type)
+        if expires_delta is False and self.settings.require_exp:
+            raise TokenCreationError(
+                "expires_delta=False makes a token without exp, which this app refuses; "
+                "set config.require_exp = False to allow non-expiring tokens"
+            )
+        return expires_delta
+
+    def reissue(self, token: Token, token_type: str) -> str:
+        """A new token with the same identity, roles, custom claims and family; never fresh."""
+        s = self.settings
+        custom = {k: v for k, v in token.raw_data.items() if k not in codec.REGISTERED_CLAIMS}
+        custom.pop(s.identity_claim, None)
+        role = custom.pop(s.acl_claim, None)
+        claims = codec.build_claims(
+            identity=token.identity,
+            token_type=token_type,
+            now=datetime.now(timezone.utc),
+            expires_delta=s.lifetime(token_type),
+            identity_claim=s.identity_claim,
+            fresh=False if token_type == "access" else None,
+            role=role,
+            acl_claim=s.acl_claim,
+            public_claims=custom,  # already namespaced/prefixed: copied as they are
+            iss=token.iss,
+            aud=token.aud,
+            csrf=new_csrf_value(s),
+            family=token.family if token_type == "refresh" else None,
+        )
+        return codec.encode(claims, keys=s.keys, headers=None)
