@@ -100,33 +100,36 @@ def _check_routes(app: Sanic[Any, Any], settings: Settings) -> None:
         )
     # Decorators run before the app is known; their mistakes surface here, at startup.
     for route in app.router.routes:
-        for req in _route_requirements(route.handler):
+        for req, methods in _route_requirements(route.handler, frozenset(route.methods)):
             if req.uses_roles and not settings.use_acl:
                 raise ConfigurationError(
                     f"use_acl: route '/{route.path}' uses allow=/deny= but config.use_acl is False; "
                     "set manager.config.use_acl = True."
                 )
-            if req.locations and "cookies" in req.locations and settings.csrf_protect and not settings.csrf_claims:
-                # Decided when the config was sealed: routes are not all known then.
-                logger.warning(
-                    "token_location: route '/%s' reads tokens from cookies, but tokens carry no CSRF "
-                    "claim (cookies is not in config.token_location): unsafe methods on it will be "
-                    "refused; add 'cookies' to config.token_location.",
-                    route.path,
+            checked = methods & set(settings.csrf_request_methods)
+            # Tokens carry a CSRF claim only when the sealed config lists cookies (routes are not
+            # all known then): such a route would refuse every CSRF-checked request at run time.
+            cookies = req.locations is not None and "cookies" in req.locations
+            if cookies and checked and settings.csrf_protect and not settings.csrf_claims:
+                raise ConfigurationError(
+                    f"token_location: route '/{route.path}' reads tokens from cookies on "
+                    f"{', '.join(sorted(checked))}, but tokens carry no CSRF claim because "
+                    "config.token_location does not list 'cookies'; add 'cookies' to it."
                 )
 
 
-def _route_requirements(handler: Any) -> Iterator[Requirements]:
-    """Every ``Requirements`` a route handler carries, including HTTPMethodView methods."""
+def _route_requirements(handler: Any, methods: frozenset[str]) -> Iterator[tuple[Requirements, frozenset[str]]]:
+    """Every ``Requirements`` a route handler carries with the methods it guards, including
+    HTTPMethodView methods (each guards its own)."""
     req = getattr(handler, REQUIREMENTS_ATTR, None)
     if req is not None:
-        yield req
+        yield req, methods
     view_class = getattr(handler, "view_class", None)
     if view_class is not None:
         for name in ("get", "post", "put", "patch", "delete", "head", "options"):
             method_req = getattr(getattr(view_class, name, None), REQUIREMENTS_ATTR, None)
             if method_req is not None:
-                yield method_req
+                yield method_req, frozenset({name.upper()})
 
 
 def _expiring_cookie_token(

@@ -493,3 +493,24 @@ def test_no_implicit_refresh_on_error_responses() -> None:
     response = Client(app).get("/fails", headers={"cookie": f"access_token_cookie={token}"})
     assert response.status == 409
     assert parse_set_cookies(response) == {}
+
+
+@pytest.mark.parametrize(("methods", "fails"), [(["POST"], True), (["GET", "DELETE"], True), (["GET"], False)])
+def test_cookie_route_on_header_only_app(methods: list[str], fails: bool) -> None:
+    # Tokens of a header-only app carry no CSRF claim: a cookie route that CSRF-checks some
+    # method could never accept it, so the mistake stops the server at startup.
+    app, manager = make_app(f"cookie_route_{'_'.join(methods)}")
+
+    @app.route("/cookie-route", methods=methods)
+    @jwt_required(locations=["cookies"])
+    async def cookie_route(request: Request, token: Token) -> HTTPResponse:
+        return json({"identity": token.identity})
+
+    client = Client(app)
+    if fails:
+        with pytest.raises(ConfigurationError, match="token_location"):
+            client.get("/protected")
+        return
+    access = manager.create_access_token("alice")
+    response = client.get("/cookie-route", headers={"Cookie": f"access_token_cookie={access}"})
+    assert response.status == 200 and response.json == {"identity": "alice"}
