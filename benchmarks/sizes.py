@@ -61,7 +61,7 @@ def parts(token: str) -> tuple[int, int, int, list[str]]:
 
 def cookies(made: JWTManager, raw: str, refresh: bool) -> list[str]:
     response = HTTPResponse()
-    set_token_cookies(made, response, raw, refresh=refresh)
+    set_token_cookies(made.verifier, response, raw, refresh=refresh)
     return [value.decode() for name, value in response.processed_headers if name.lower() == b"set-cookie"]
 
 
