@@ -13,6 +13,7 @@ from redis.asyncio import from_url
 
 from sanic_jwt_extended import RedisBlocklist
 from sanic_jwt_extended.blocklist import RevocationState
+from sanic_jwt_extended.blocklist.mirror import Mirror
 from sanic_jwt_extended.exceptions import BlocklistUnavailableError
 
 from ..redis_server import RedisServer
@@ -31,6 +32,14 @@ async def wait_for(condition: Callable[[], Awaitable[bool]], timeout: float = 5.
     return time.monotonic() - start
 
 
+async def synced_mirror(store: RedisBlocklist) -> Mirror:
+    """``store``'s mirror, once it has synced."""
+    mirror = store.mirror()
+    assert mirror is not None
+    await wait_for(lambda: _true(mirror.synced))
+    return mirror
+
+
 async def get_calls(url: str) -> int:
     client = from_url(url)
     stats: dict[str, Any] = await client.info("commandstats")
@@ -43,9 +52,7 @@ def test_mirror_sees_revocations_from_another_process_without_round_trips(clean_
         writer = RedisBlocklist(clean_redis, local_mirror=True)
         await writer.revoke("before-start", time.time() + 60)
         reader = RedisBlocklist(clean_redis, local_mirror=True)
-        mirror = reader.mirror()
-        assert mirror is not None
-        await wait_for(lambda: _true(mirror.synced))
+        await synced_mirror(reader)
         # the snapshot brought the revocation made before the reader started
         assert await reader.check("before-start", "a", 0, None) is REVOKED
         # a revocation made elsewhere arrives through the stream, well under 100 ms
@@ -93,9 +100,7 @@ def test_mirror_survives_a_redis_sigkill_and_aof_restart(redis_binary: str, tmp_
     async def scenario() -> None:
         reader = RedisBlocklist(server.url, local_mirror=True, socket_timeout=0.5, mirror_max_lag=LAG)
         writer = RedisBlocklist(server.url)  # a plain writer: it appends to the stream all the same
-        mirror = reader.mirror()
-        assert mirror is not None
-        await wait_for(lambda: _true(mirror.synced))
+        mirror = await synced_mirror(reader)
         await writer.revoke("before-crash", time.time() + 60)
         await wait_for(lambda: _true(reader.check_local("before-crash", "a", 0, None) is REVOKED))
         server.stop(kill=True)

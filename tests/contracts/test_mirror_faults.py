@@ -20,7 +20,7 @@ from sanic_jwt_extended.blocklist import RevocationState
 from sanic_jwt_extended.exceptions import BlocklistUnavailableError
 
 from ..redis_server import RedisServer
-from .test_mirror import LAG, _true, wait_for
+from .test_mirror import LAG, _true, synced_mirror, wait_for
 
 REVOKED, REUSED, VALID = RevocationState.REVOKED, RevocationState.REUSED, RevocationState.VALID
 
@@ -34,9 +34,7 @@ def test_a_plain_writer_reaches_a_mirror_reader(clean_redis: str) -> None:
     async def scenario() -> None:
         writer = RedisBlocklist(clean_redis)
         reader = RedisBlocklist(clean_redis, local_mirror=True, mirror_max_lag=LAG)
-        mirror = reader.mirror()
-        assert mirror is not None
-        await wait_for(lambda: _true(mirror.synced))
+        await synced_mirror(reader)
         await writer.revoke("j", later())
         await writer.revoke_identity("alice", time.time(), None)
         await writer.revoke_family("fam", later())
@@ -75,9 +73,7 @@ def test_killed_event_connection_misses_nothing(clean_redis: str) -> None:
     async def scenario() -> None:
         writer = RedisBlocklist(clean_redis)
         reader = RedisBlocklist(clean_redis, local_mirror=True, mirror_max_lag=LAG)
-        mirror = reader.mirror()
-        assert mirror is not None
-        await wait_for(lambda: _true(mirror.synced))
+        mirror = await synced_mirror(reader)
         stop = asyncio.Event()
         killer = asyncio.create_task(_kill_reader_connections(clean_redis, stop))
         revoked = []
@@ -122,9 +118,7 @@ def test_an_unexpected_exception_is_logged_and_the_mirror_recovers(
         client = FlakyRedis.from_url(clean_redis)
         reader = RedisBlocklist(client=client, local_mirror=True, mirror_max_lag=LAG)
         writer = RedisBlocklist(clean_redis)
-        mirror = reader.mirror()
-        assert mirror is not None
-        await wait_for(lambda: _true(mirror.synced))
+        mirror = await synced_mirror(reader)
         client.failure = KeyError
         await writer.revoke("during-fault", later())
         await wait_for(lambda: _true(not mirror.synced), timeout=LAG * 2)
@@ -154,9 +148,7 @@ def test_a_trimmed_stream_makes_the_mirror_resnapshot(clean_redis: str, stream_a
         if stream_at_start == "not empty":
             await writer.revoke("first", later())
         reader = RedisBlocklist(client=client, local_mirror=True, mirror_max_lag=LAG, stream_maxlen=100)
-        mirror = reader.mirror()
-        assert mirror is not None
-        await wait_for(lambda: _true(mirror.synced))
+        mirror = await synced_mirror(reader)
         client.failure = ConnectionError  # the reader is away while the stream moves on
         await wait_for(lambda: _true(not mirror.synced), timeout=LAG * 2)
         for index in range(500):
@@ -202,9 +194,7 @@ def test_a_frozen_redis_stops_local_answers_within_the_bound(redis_binary: str, 
 
     async def scenario() -> None:
         reader = RedisBlocklist(server.url, local_mirror=True, mirror_max_lag=LAG, socket_timeout=0.5)
-        mirror = reader.mirror()
-        assert mirror is not None
-        await wait_for(lambda: _true(mirror.synced))
+        mirror = await synced_mirror(reader)
         os.kill(pid, signal.SIGSTOP)  # alive but silent: no error, no reply
         try:
             await asyncio.sleep(LAG)
@@ -262,9 +252,7 @@ def test_a_malformed_event_is_logged_and_skipped_by_a_resnapshot(
     async def scenario() -> None:
         reader = RedisBlocklist(clean_redis, local_mirror=True, mirror_max_lag=LAG)
         writer = RedisBlocklist(clean_redis)
-        mirror = reader.mirror()
-        assert mirror is not None
-        await wait_for(lambda: _true(mirror.synced))
+        await synced_mirror(reader)
         admin = from_url(clean_redis)
         seq = await admin.incr("sanic-jwt:seq")
         await admin.xadd("sanic-jwt:stream", {"s": seq, "t": "id", "k": "x", "v": "not a number", "u": ""})
