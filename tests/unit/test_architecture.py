@@ -51,6 +51,7 @@ LAYERS: dict[str, int] = {
     "validate": 1,
     "config": 1,
     "jwks": 1,
+    "jwks_download": 1,
     "revocation": 1,
     "blocklist": 1,
     "blocklist.memory": 1,
