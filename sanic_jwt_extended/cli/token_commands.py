@@ -124,6 +124,33 @@ def _lifetime(args: argparse.Namespace, config: Settings, token_type: str) -> ti
     return False
 
 
+def _claims(args: argparse.Namespace, config: Settings) -> dict[str, Any]:
+    token_type = "refresh" if args.refresh else "access"
+    fresh: bool | timedelta | None = (
+        None if args.refresh else (parse_duration(args.fresh_for) if args.fresh_for else args.fresh)
+    )
+    return codec.build_claims(
+        identity=args.identity,
+        token_type=token_type,
+        now=datetime.now(timezone.utc) - (parse_duration(args.issued_ago) if args.issued_ago else timedelta(0)),
+        expires_delta=_lifetime(args, config, token_type),
+        identity_claim=config.identity_claim,
+        fresh=fresh,
+        role=_one_or_list(args.role),
+        acl_claim=config.acl_claim,
+        public_claims=pairs(args.claim, "--claim"),
+        private_claims=pairs(args.private_claim, "--private-claim"),
+        public_claim_namespace=config.public_claim_namespace,
+        private_claim_prefix=config.private_claim_prefix,
+        iss=args.iss if args.iss is not None else config.default_iss,
+        aud=_one_or_list(args.aud) or config.default_aud,
+        # As the issuer does: a CSRF value when tokens may travel in cookies, a
+        # rotation family for each new refresh token.
+        csrf=new_csrf_value(config),
+        family=secrets.token_urlsafe(16) if args.refresh and config.refresh_token_rotation else None,
+    )
+
+
 def cmd_token(args: argparse.Namespace) -> int:
     if args.refresh and (args.fresh or args.fresh_for):
         raise CLIError("refresh tokens are never fresh: drop --fresh/--fresh-for")
@@ -136,33 +163,8 @@ def cmd_token(args: argparse.Namespace) -> int:
     if built is None:
         raise CLIError("token needs a key: --secret, --secret-file, --secret-env or --key")
     config, keys = built
-    token_type = "refresh" if args.refresh else "access"
-    fresh: bool | timedelta | None = (
-        None if args.refresh else (parse_duration(args.fresh_for) if args.fresh_for else args.fresh)
-    )
-    lifetime = _lifetime(args, config, token_type)
-    now = datetime.now(timezone.utc) - (parse_duration(args.issued_ago) if args.issued_ago else timedelta(0))
     try:
-        claims = codec.build_claims(
-            identity=args.identity,
-            token_type=token_type,
-            now=now,
-            expires_delta=lifetime,
-            identity_claim=config.identity_claim,
-            fresh=fresh,
-            role=_one_or_list(args.role),
-            acl_claim=config.acl_claim,
-            public_claims=pairs(args.claim, "--claim"),
-            private_claims=pairs(args.private_claim, "--private-claim"),
-            public_claim_namespace=config.public_claim_namespace,
-            private_claim_prefix=config.private_claim_prefix,
-            iss=args.iss if args.iss is not None else config.default_iss,
-            aud=_one_or_list(args.aud) or config.default_aud,
-            # As the issuer does: a CSRF value when tokens may travel in cookies, a
-            # rotation family for each new refresh token.
-            csrf=new_csrf_value(config),
-            family=secrets.token_urlsafe(16) if args.refresh and config.refresh_token_rotation else None,
-        )
+        claims = _claims(args, config)
         print(codec.encode(claims, keys=keys, headers=pairs(args.header, "--header")))
     except TokenCreationError as error:
         raise CLIError(str(error)) from None
