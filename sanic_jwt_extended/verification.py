@@ -127,15 +127,15 @@ class Verifier:
         the expiry check only; such a token is not remembered.
         """
         if self.key_loader is not None:
-            outcome = self.decode_loaded(raw, allow_expired=allow_expired)
-            if not isinstance(outcome, Token):
-                _close(outcome)
+            chosen = self._choose(raw)
+            if inspect.isawaitable(chosen):
+                _close(chosen)
                 raise ConfigurationError(
                     "decode_key_loader: is async, so tokens can only be verified on the request path "
                     "(decorators, verify_jwt_in_request); decode_token() and revoke(str) are "
                     "synchronous and need a synchronous loader."
                 )
-            return outcome
+            return self._decode_with(raw, chosen, allow_expired)
         if probe:
             hit = self.cache.by_token(raw, header=header)
             if hit is not None:
@@ -148,12 +148,15 @@ class Verifier:
     def decode_loaded(self, raw: str, *, allow_expired: bool = False) -> Token | Awaitable[Token]:
         """``decode`` with the key(s) the ``decode_key_loader`` picks from the UNVERIFIED header
         and claims; an awaitable only when the loader is async."""
-        assert self.key_loader is not None  # noqa: S101 - only planned with a loader
-        jose_header, claims = codec.unverified_claims(raw, max_bytes=self.settings.max_token_bytes)
-        chosen = self.key_loader(jose_header, claims)
+        chosen = self._choose(raw)
         if inspect.isawaitable(chosen):
             return self._loaded_after(raw, chosen, allow_expired)
         return self._decode_with(raw, chosen, allow_expired)
+
+    def _choose(self, raw: str) -> Any:
+        assert self.key_loader is not None  # noqa: S101 - only called with a loader
+        jose_header, claims = codec.unverified_claims(raw, max_bytes=self.settings.max_token_bytes)
+        return self.key_loader(jose_header, claims)
 
     async def _loaded_after(self, raw: str, chosen: Awaitable[Any], allow_expired: bool) -> Token:
         return self._decode_with(raw, await chosen, allow_expired)
