@@ -284,7 +284,7 @@ def _annotate(error: JWTExtendedException, p: Pass) -> None:
     # verified (an expired token arrives on the error itself, from decode).
     if p.location:
         error.location = p.location
-    if error.token is None and p.token is not None:
+    if p.token is not None:
         error.token = p.token
 
 
