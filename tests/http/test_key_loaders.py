@@ -253,3 +253,11 @@ def test_the_loader_sees_the_unverified_header_and_claims() -> None:
     assert manager.decode_token(token).identity == "alice"
     header, claims = seen[0]
     assert header["alg"] == "HS256" and claims["sub"] == "alice"
+
+
+def test_reissued_tokens_are_signed_by_the_encode_loader_too() -> None:
+    app, manager = tenant_app()
+    token = manager.decode_token(issue(manager, "globex"))
+    again = manager.reissue(token, "access")  # what implicit refresh and rotate() issue
+    assert jwt.decode(again, TENANTS["globex"], algorithms=["HS256"])["tenant"] == "globex"
+    assert Client(app).get("/protected", token=again).json == {"identity": "alice", "tenant": "globex"}

@@ -342,6 +342,7 @@ def _reporting_app() -> tuple[Sanic, JWTManager]:
         ("claims_check", (400, "liar", "headers", "claims_verification_failed")),
         ("csrf", (401, "carol", "cookies", "csrf_error")),
         ("bad_signature", (422, None, "headers", "invalid_signature")),
+        ("foreign_audience", (422, None, "headers", "invalid_audience")),
         ("no_token", (401, None, None, "no_authorization")),
     ],
 )
@@ -363,6 +364,8 @@ def test_errors_carry_the_verified_token_and_its_location(case: str, expected: t
         method, kwargs = "POST", {"cookies": {manager.settings.access_cookie_name: token}}
     elif case == "bad_signature":
         kwargs = {"headers": bearer(token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB"))}
+    elif case == "foreign_audience":
+        kwargs = {"headers": bearer(forge({"sub": "carol", "aud": "elsewhere", "role": "admin"}))}
     elif case == "no_token":
         kwargs = {}
     response = client.request(method, path, **kwargs)
