@@ -102,6 +102,7 @@ CONTRACT_NAMES = ROOT_ALL | {
     "unset_access_cookies",
     "unset_refresh_cookies",
     "get_csrf_token",
+    "get_unverified_jwt_headers",
     "InMemoryBlocklist",
     "RedisBlocklist",
 }
