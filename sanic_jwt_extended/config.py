@@ -28,6 +28,7 @@ from .validate import (
     as_choice,
     as_leeway,
     as_lifetime,
+    as_log_level,
     as_methods,
     as_name,
     as_non_negative_int,
@@ -177,6 +178,8 @@ class Config:
     """Longer tokens are refused before any decoding work."""
     allow_weak_secret: bool = False
     """Accept an HMAC secret shorter than RFC 7518 §3.2 requires. Never in production."""
+    auth_failure_log_level: int | str = "DEBUG"
+    """Level at which failed authentications are logged on ``sanic_jwt_extended.auth`` (a name or int)."""
 
     _settings: Settings | None = field(default=None, init=False, repr=False, compare=False)
     """What ``seal()`` built; reading an option afterwards answers from it (exact types)."""
@@ -286,6 +289,7 @@ class Config:
             "max_token_bytes": as_positive_int(self.max_token_bytes, "max_token_bytes"),
             "verify_cache_size": as_non_negative_int(self.verify_cache_size, "verify_cache_size"),
             "exempt_methods": as_methods(self.exempt_methods),
+            "auth_failure_log_level": as_log_level(self.auth_failure_log_level, "auth_failure_log_level"),
         }
 
     def _names(self) -> dict[str, Any]:

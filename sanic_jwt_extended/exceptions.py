@@ -81,6 +81,10 @@ class JWTExtendedException(Exception):
     code: ClassVar[str] = "jwt_error"
     default_message: ClassVar[str] = "JWT error"
     handler_name: ClassVar[str] = "jwt_error"
+    # Set by the verifier on errors raised while checking a request: the token once its
+    # signature verified (a ``Token``), and the location it came from.
+    token: Any = None
+    location: str | None = None
 
     def __init__(self, message: str | None = None, **fields: Any) -> None:
         self.message: str = message or self.default_message

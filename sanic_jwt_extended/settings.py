@@ -91,6 +91,7 @@ class Settings:
     verify_cache_size: int
     max_token_bytes: int
     allow_weak_secret: bool
+    auth_failure_log_level: int
     # -- derived ------------------------------------------------------------------------
     header_keys: tuple[str, str]
     """(access, refresh) header names, as ``multidict.istr``: no case-folding per lookup."""

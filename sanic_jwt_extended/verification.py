@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import codec
 from .cache import VerifiedCache
-from .exceptions import ConfigurationError, CORSPreflight
+from .exceptions import ConfigurationError, CORSPreflight, JWTExtendedException
 from .jwks import RemoteKeys
 from .requirements import Requirements
 from .steps import (
@@ -65,6 +65,8 @@ class Verifier:
         self.revoker = revoker
         self.claims_check: Callable[[Token], Any] | None = None
         self.user_loader: Callable[[Token], Any] | None = None
+        # Called with each authenticated request; events.py sets it only when someone listens.
+        self.on_success: Callable[[Request, Token], None] | None = None
         self._plans: dict[Requirements, Plan] = {}
 
     @classmethod
@@ -168,28 +170,36 @@ class Verifier:
         plan = self._plans.get(req) or self.plan(req)
         p = Pass(request, plan)
         index = 0
-        for step in plan.steps:
-            index += 1
-            outcome = step(self, p)
-            if outcome is None:
-                continue
-            if outcome is STOP:
-                break
-            return self._finish(p, outcome, plan.steps[index:])  # type: ignore[arg-type]
-        return _publish(p)
+        try:
+            for step in plan.steps:
+                index += 1
+                outcome = step(self, p)
+                if outcome is None:
+                    continue
+                if outcome is STOP:
+                    break
+                return self._finish(p, outcome, plan.steps[index:])  # type: ignore[arg-type]
+            return _publish(p, self.on_success)
+        except JWTExtendedException as error:
+            error.token, error.location = p.token, p.location or None
+            raise
 
     async def _finish(self, p: Pass, pending: Awaitable[Any], steps: tuple[Step, ...]) -> Token | None:
-        await pending
-        for step in steps:
-            outcome = step(self, p)
-            if outcome is STOP:
-                break
-            if outcome is not None:
-                await outcome  # type: ignore[misc]
-        return _publish(p)
+        try:
+            await pending
+            for step in steps:
+                outcome = step(self, p)
+                if outcome is STOP:
+                    break
+                if outcome is not None:
+                    await outcome  # type: ignore[misc]
+            return _publish(p, self.on_success)
+        except JWTExtendedException as error:
+            error.token, error.location = p.token, p.location or None
+            raise
 
 
-def _publish(p: Pass) -> Token | None:
+def _publish(p: Pass, on_success: Callable[[Request, Token], None] | None) -> Token | None:
     # The one place request.ctx learns the outcome (None too, for response middleware).
     ctx = p.request.ctx
     token = ctx.token = p.token
@@ -198,6 +208,8 @@ def _publish(p: Pass) -> Token | None:
             raise CORSPreflight()
     else:
         ctx.jwt_location = p.location
+        if on_success is not None:  # set only while a jwt.auth.succeeded listener exists
+            on_success(p.request, token)
     return token
 
 
