@@ -1,8 +1,9 @@
 """What a manager registers on its Sanic app, one ``add_*`` function per concern (in the
 style of sanic-ext): each receives exactly what it needs, never the manager.
 
-``JWTManager._register`` reads as the table of contents: the auth events, the error handler,
-the startup checks, the JWKS route, the blocklist shutdown and the implicit-refresh middleware.
+``JWTManager._register`` reads as the table of contents: the error handler (and with it the
+auth events), the startup checks, the JWKS route, the blocklist shutdown and the
+implicit-refresh middleware.
 """
 
 from __future__ import annotations
