@@ -8,12 +8,12 @@ import logging
 from typing import Any
 
 import pytest
-from sanic import Request, Sanic
+from sanic import Blueprint, Request, Sanic
 from sanic.response import HTTPResponse, json
 
 from sanic_jwt_extended import JWT, JWTManager, Token, jwt_required
 from sanic_jwt_extended import refresh_jwt_required as refresh_required
-from sanic_jwt_extended.exceptions import ConfigurationError, RevokedTokenError
+from sanic_jwt_extended.exceptions import BlocklistUnavailableError, ConfigurationError, RevokedTokenError
 from sanic_jwt_extended.testing import tokens_for
 from sanic_jwt_extended.verification import verifier_of
 
@@ -444,3 +444,51 @@ def test_revocations_outside_a_served_app_dispatch_nothing() -> None:
     asyncio.run(manager.revoke(manager.create_access_token("alice")))
     asyncio.run(manager.revoke_all("alice"))
     assert revoked_tokens == []
+
+
+def test_reuse_found_by_verification_signals_and_logs_the_token_ids(caplog: pytest.LogCaptureFixture) -> None:
+    app, manager = events_app()
+    reused = listen(app, "jwt.refresh.reused")
+    client = Client(app)
+    refresh = manager.create_refresh_token("alice")
+    assert client.post("/rotate", refresh).status == 200
+    with caplog.at_level(logging.DEBUG, logger=AUTH_LOGGER):
+        assert client.post("/refresh", refresh).status == 401  # the spent token, on another route
+    token = manager.decode_token(refresh)
+    assert [(c["jti"], c["family"], c["request"].path) for c in reused] == [(token.jti, token.family, "/refresh")]
+    [record] = [r for r in caplog.records if r.name == AUTH_LOGGER]
+    assert (record.jwt_reason, record.jwt_jti, record.jwt_identity) == ("revoked_token", token.jti, "alice")
+
+
+def test_unreachable_store_503_is_logged_with_the_token_ids(caplog: pytest.LogCaptureFixture) -> None:
+    app = Sanic("unreachable")
+    with JWT.initialize(app) as manager:
+        manager.config.secret_key = SECRET
+        manager.config.use_blocklist = True
+
+        @manager.token_in_blocklist_loader
+        def down(token: Token) -> bool:
+            raise BlocklistUnavailableError()
+
+    add_routes(app)
+    failed = listen(app, "jwt.auth.failed")
+    token = manager.create_access_token("alice")
+    with caplog.at_level(logging.DEBUG, logger=AUTH_LOGGER):
+        assert Client(app).get("/protected", token).status == 503
+    [record] = [r for r in caplog.records if r.name == AUTH_LOGGER]
+    assert (record.jwt_reason, record.jwt_status, record.jwt_identity) == ("blocklist_unavailable", 503, "alice")
+    assert [(c["reason"], c["jti"]) for c in failed] == [("blocklist_unavailable", manager.decode_token(token).jti)]
+
+
+def test_blueprint_listeners_are_found() -> None:
+    app, _ = events_app()
+    seen: list[str] = []
+    bp = Blueprint("audit")
+
+    @bp.signal("jwt.auth.failed")
+    async def record(reason: str, **context: Any) -> None:
+        seen.append(reason)
+
+    app.blueprint(bp)
+    assert Client(app).get("/protected").status == 401
+    assert seen == ["no_authorization"]
