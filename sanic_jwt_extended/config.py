@@ -29,6 +29,7 @@ from .validate import (
     as_choice,
     as_leeway,
     as_lifetime,
+    as_log_level,
     as_methods,
     as_name,
     as_non_negative_int,
@@ -186,6 +187,8 @@ class Config:
     """Audiences accepted on verification (any one must match); None uses default_aud."""
     decode_issuer: str | Sequence[str] | None = None
     """Issuers accepted on verification; None uses default_iss."""
+    auth_failure_log_level: int | str = "DEBUG"
+    """Level at which failed authentications are logged on ``sanic_jwt_extended.auth`` (a name or int)."""
 
     _settings: Settings | None = field(default=None, init=False, repr=False, compare=False)
     """What ``seal()`` built; reading an option afterwards answers from it (exact types)."""
@@ -296,6 +299,7 @@ class Config:
             "verify_cache_size": as_non_negative_int(self.verify_cache_size, "verify_cache_size"),
             "exempt_methods": as_methods(self.exempt_methods),
             **accepted_values(self.encode_nbf, self.verify_sub, self.decode_audience, self.decode_issuer),
+            "auth_failure_log_level": as_log_level(self.auth_failure_log_level, "auth_failure_log_level"),
         }
 
     def _names(self) -> dict[str, Any]:

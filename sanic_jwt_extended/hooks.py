@@ -1,8 +1,9 @@
 """What a manager registers on its Sanic app, one ``add_*`` function per concern (in the
 style of sanic-ext): each receives exactly what it needs, never the manager.
 
-``JWTManager._register`` reads as the table of contents: the error handler, the startup
-checks, the JWKS route, the blocklist shutdown and the implicit-refresh middleware.
+``JWTManager._register`` reads as the table of contents: the error handler (and with it the
+auth events), the startup checks, the JWKS route, the blocklist shutdown and the
+implicit-refresh middleware.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sanic.response import BaseHTTPResponse, HTTPResponse, json
 from .blocklist.memory import InMemoryBlocklist
 from .cookies import set_token_cookies
 from .decorators import REQUIREMENTS_ATTR
+from .events import AUTH_SUCCEEDED, Events
 from .exceptions import ConfigurationError, JWTExtendedException
 from .requirements import Requirements
 
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
 __all__ = (
     "add_blocklist_close",
     "add_error_handler",
+    "add_events",
     "add_implicit_refresh",
     "add_jwks_route",
     "add_startup_checks",
@@ -40,9 +43,36 @@ __all__ = (
 logger = logging.getLogger("sanic_jwt_extended")
 
 
-def add_error_handler(app: Sanic[Any, Any], handler: Handler) -> None:
-    """One Sanic error handler for the whole ``JWTExtendedException`` family."""
-    app.exception(JWTExtendedException)(handler.respond)
+def add_events(app: Sanic[Any, Any], settings: Settings, verifier: Verifier) -> Events:
+    """Auth events for ``app``: the signals listened to are found once the server starts, and
+    the verifier reports successes only while ``jwt.auth.succeeded`` has a listener."""
+    events = Events(app, settings.auth_failure_log_level)
+    if verifier.revocation is not None:
+        verifier.revocation.on_event = events.revocation_event
+
+    async def find_listeners(app: Sanic[Any, Any], *_: Any) -> None:
+        # The signal router is final before this listener runs (Sanic's _startup).
+        listened = events.find_listeners()
+        verifier.on_success = events.auth_succeeded if AUTH_SUCCEEDED in listened else None
+
+    async def drain(app: Sanic[Any, Any], *_: Any) -> None:
+        await events.drain(timeout=5.0)
+
+    app.register_listener(find_listeners, "before_server_start")
+    app.register_listener(drain, "after_server_stop")
+    return events
+
+
+def add_error_handler(app: Sanic[Any, Any], handler: Handler, settings: Settings, verifier: Verifier) -> None:
+    """One Sanic error handler for the whole ``JWTExtendedException`` family; every failure
+    is logged and announced (``add_events``) before its response is rendered."""
+    events = add_events(app, settings, verifier)
+
+    async def respond(request: Request, exception: JWTExtendedException) -> HTTPResponse:
+        events.auth_failed(request, exception, handler.status_for(exception))
+        return await handler.respond(request, exception)
+
+    app.exception(JWTExtendedException)(respond)
 
 
 def add_startup_checks(app: Sanic[Any, Any], settings: Settings) -> None:

@@ -196,7 +196,7 @@ class JWTManager:
         setattr(self.app.ctx, STATE_ATTR, self)
         setattr(self.app.ctx, VERIFIER_ATTR, self.verifier)
         app, settings = self.app, self.settings
-        add_error_handler(app, self.handler)
+        add_error_handler(app, self.handler, settings, self.verifier)
         add_startup_checks(app, settings)
         if settings.jwks_endpoint is not None:
             add_jwks_route(app, settings.jwks_endpoint, settings.keys, settings.jwks_max_age)

@@ -46,6 +46,12 @@ class Revocation:
         # family): until the longest-lived default token has expired. None: tokens may
         # never expire, so remember forever.
         self.horizon: float | None = max(life.total_seconds() for life in lifetimes) if len(lifetimes) == 2 else None
+        # (event name, context): told of revocations and reuse; events.py turns them into signals.
+        self.on_event: Callable[[str, dict[str, Any]], None] | None = None
+
+    def _event(self, name: str, **context: Any) -> None:
+        if self.on_event is not None:
+            self.on_event(name, context)
 
     def _until(self, token: Token | None) -> float | None:
         if token is not None:
@@ -104,6 +110,7 @@ class Revocation:
         if family is not None:
             await self._need_store().revoke_family(family, self._until(None))
         logger.warning("refresh token reuse detected for family=%s jti=%s", family, token.jti)
+        self._event("jwt.refresh.reused", jti=token.jti, identity=token.identity, family=family)
         raise RevokedTokenError("Refresh token reuse detected; log in again")
 
     async def use_refresh_token(self, token: Token) -> None:
@@ -117,6 +124,7 @@ class Revocation:
 
     async def revoke(self, token: Token | None, jti: str) -> None:
         await self._need_store().revoke(jti, self._until(token))
+        self._event("jwt.token.revoked", jti=jti, identity=None if token is None else token.identity)
 
     async def revoke_all(self, identity: str) -> None:
         """Refuse every token of ``identity`` issued before this returns, and none after.
@@ -141,3 +149,4 @@ class Revocation:
         # At most `margin` ms; a sleep, not an event: nothing but the clock can end it.
         while (left := cutoff * 1_000_000 - time.time_ns()) > 0:  # noqa: ASYNC110
             await asyncio.sleep(left / 1e9)
+        self._event("jwt.identity.revoked", identity=identity)

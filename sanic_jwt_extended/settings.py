@@ -95,6 +95,7 @@ class Settings:
     verify_sub: bool
     decode_audience: str | tuple[str, ...] | None
     decode_issuer: str | tuple[str, ...] | None
+    auth_failure_log_level: int
     # -- derived ------------------------------------------------------------------------
     header_keys: tuple[str, str]
     """(access, refresh) header names, as ``multidict.istr``: no case-folding per lookup."""

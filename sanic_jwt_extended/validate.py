@@ -29,6 +29,7 @@ __all__ = (
     "as_choice",
     "as_leeway",
     "as_lifetime",
+    "as_log_level",
     "as_max_age",
     "as_methods",
     "as_name",
@@ -188,6 +189,17 @@ def as_methods(value: Any) -> tuple[str, ...]:
         # A deliberate opt-out, but every degradation is logged.
         logger.warning("exempt_methods: protected views run WITHOUT authentication on %s", ", ".join(methods))
     return methods
+
+
+def as_log_level(value: Any, option: str) -> int:
+    """A ``logging`` level: a name (``"DEBUG"``, any case) or an integer >= 0."""
+    if isinstance(value, str):
+        level = logging.getLevelName(value.strip().upper())
+        if isinstance(level, int):
+            return level
+    elif isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    raise ConfigurationError(f"{option}: must be a logging level such as 'DEBUG', 'INFO' or 10, got {value!r}.")
 
 
 def as_seconds(value: Any, option: str) -> float:

@@ -79,6 +79,8 @@ class Verifier:
         # What verification accepts; what issuing writes (default_aud/iss) is the fallback.
         self.audience = settings.default_aud if settings.decode_audience is None else settings.decode_audience
         self.issuer = settings.default_iss if settings.decode_issuer is None else settings.decode_issuer
+        # Called with each authenticated request; events.py sets it only when someone listens.
+        self.on_success: Callable[[Request, Token], None] | None = None
         self._plans: dict[Requirements, Plan] = {}
 
     @classmethod
@@ -262,7 +264,7 @@ class Verifier:
         except JWTExtendedException as error:
             _annotate(error, p)
             raise
-        return _publish(p)
+        return _publish(p, self.on_success)
 
     async def _finish(self, p: Pass, pending: Awaitable[Any], steps: tuple[Step, ...]) -> Token | None:
         try:
@@ -276,7 +278,7 @@ class Verifier:
         except JWTExtendedException as error:
             _annotate(error, p)
             raise
-        return _publish(p)
+        return _publish(p, self.on_success)
 
 
 def _annotate(error: JWTExtendedException, p: Pass) -> None:
@@ -309,7 +311,7 @@ def _close(outcome: Awaitable[Any]) -> None:
         close()  # no "coroutine was never awaited" warning for a refused call
 
 
-def _publish(p: Pass) -> Token | None:
+def _publish(p: Pass, on_success: Callable[[Request, Token], None] | None) -> Token | None:
     # The one place request.ctx learns the outcome (None too, for response middleware).
     ctx = p.request.ctx
     token = ctx.token = p.token
@@ -318,6 +320,8 @@ def _publish(p: Pass) -> Token | None:
             raise CORSPreflight()
     else:
         ctx.jwt_location = p.location
+        if on_success is not None:  # set only while a jwt.auth.succeeded listener exists
+            on_success(p.request, token)
     return token
 
 

@@ -66,6 +66,7 @@ LAYERS: dict[str, int] = {
     "cookies": 3,
     "decorators": 3,
     "handler": 3,
+    "events": 3,
     "hooks": 3,
     "openapi": 3,
     "manager": 4,
