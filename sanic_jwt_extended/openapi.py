@@ -221,7 +221,8 @@ def _definitions(config: Settings | Config) -> dict[str, dict[str, Any]]:
             csrf_header = getattr(config, f"{'refresh' if refresh else 'access'}_csrf_header_name", None)
             description += (
                 f" On {', '.join(config.csrf_request_methods)} also send the "
-                f"{csrf_header or config.csrf_header_name} header with the value of the {csrf_cookie} cookie."
+                f"{csrf_header or config.csrf_header_name} header with the value of "
+                + (f"the {csrf_cookie} cookie." if config.csrf_in_cookies else "the CSRF token the app hands out.")
             )
         definitions[SCHEME_NAMES["cookies", refresh]] = {
             "type": "apiKey",

@@ -91,6 +91,12 @@ class Settings:
     verify_cache_size: int
     max_token_bytes: int
     allow_weak_secret: bool
+    csrf_in_cookies: bool
+    access_csrf_header_name: str
+    refresh_csrf_header_name: str
+    access_csrf_field_name: str
+    refresh_csrf_field_name: str
+    strict_config: bool
     # -- derived ------------------------------------------------------------------------
     header_keys: tuple[str, str]
     """(access, refresh) header names, as ``multidict.istr``: no case-folding per lookup."""
