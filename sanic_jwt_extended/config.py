@@ -163,6 +163,8 @@ class Config:
     """CSRF form field for access tokens; None uses csrf_field_name."""
     refresh_csrf_field_name: str | None = None
     """CSRF form field for refresh tokens; None uses csrf_field_name."""
+    strict_config: bool = False
+    """Unknown JWT_*/SANIC_JWT_* keys in app.config raise at startup instead of logging a warning."""
     jwt_query_param_name: str = "jwt"
     """Query parameter carrying the token when query_string is a location."""
     jwt_query_param_value_prefix: str = ""
@@ -189,8 +191,6 @@ class Config:
     """Longer tokens are refused before any decoding work."""
     allow_weak_secret: bool = False
     """Accept an HMAC secret shorter than RFC 7518 §3.2 requires. Never in production."""
-    strict_config: bool = False
-    """Unknown JWT_*/SANIC_JWT_* keys in app.config raise at startup instead of logging a warning."""
 
     _settings: Settings | None = field(default=None, init=False, repr=False, compare=False)
     """What ``seal()`` built; reading an option afterwards answers from it (exact types)."""

@@ -24,6 +24,16 @@ if TYPE_CHECKING:
 __all__ = ("JWT", "get_csrf_token")
 
 
+def get_csrf_token(raw_jwt: str) -> str | None:
+    """The CSRF value (``csrf`` claim) of an encoded token, verified first; ``None`` when it has none.
+
+    For apps that hand the value out themselves (``csrf_in_cookies = False``, a server-rendered
+    form). The app is the one serving the request, else the only initialized one; outside a
+    request with several apps, call ``manager.get_csrf_token(token)``.
+    """
+    return JWT._resolve("get_csrf_token").get_csrf_token(raw_jwt)
+
+
 class JWT:
     """Entry point: ``JWT.initialize(app)`` and app-resolving shortcuts for token creation."""
 
@@ -118,13 +128,3 @@ class JWT:
     def decode_token(cls, raw_jwt: str) -> Token:
         """``JWTManager.decode_token`` on the app serving this request (or the only one)."""
         return cls._resolve().decode_token(raw_jwt)
-
-
-def get_csrf_token(raw_jwt: str) -> str | None:
-    """The CSRF value (``csrf`` claim) of an encoded token, verified first; ``None`` when it has none.
-
-    For apps that hand the value out themselves (``csrf_in_cookies = False``, a server-rendered
-    form). The app is the one serving the request, else the only initialized one; outside a
-    request with several apps, call ``manager.get_csrf_token(token)``.
-    """
-    return JWT._resolve("get_csrf_token").get_csrf_token(raw_jwt)

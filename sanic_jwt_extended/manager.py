@@ -198,6 +198,10 @@ class JWTManager:
         never fresh (what implicit refresh and ``rotate()`` issue)."""
         return self.issuer.reissue(token, token_type)
 
+    def get_csrf_token(self, raw_jwt: str) -> str | None:
+        """The CSRF value of an encoded token of this app (verified first); works outside a request."""
+        return self.verifier.decode(raw_jwt).csrf
+
     # -- revocation ------------------------------------------------------------------------
 
     def _revocation(self) -> Revocation:
@@ -285,10 +289,6 @@ class JWTManager:
     def decode_token(self, raw_jwt: str) -> Token:
         """Verify ``raw_jwt`` (signature, exp/nbf/iat, aud, iss, required claims) into a ``Token``."""
         return self.verifier.decode(raw_jwt)
-
-    def get_csrf_token(self, raw_jwt: str) -> str | None:
-        """The CSRF value of an encoded token of this app (verified first); works outside a request."""
-        return self.verifier.decode(raw_jwt).csrf
 
 
 @contextmanager

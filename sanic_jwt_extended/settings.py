@@ -78,6 +78,12 @@ class Settings:
     csrf_header_name: str
     csrf_check_form: bool
     csrf_field_name: str
+    csrf_in_cookies: bool
+    access_csrf_header_name: str
+    refresh_csrf_header_name: str
+    access_csrf_field_name: str
+    refresh_csrf_field_name: str
+    strict_config: bool
     jwt_query_param_name: str
     jwt_query_param_value_prefix: str
     json_key: str
@@ -91,12 +97,6 @@ class Settings:
     verify_cache_size: int
     max_token_bytes: int
     allow_weak_secret: bool
-    csrf_in_cookies: bool
-    access_csrf_header_name: str
-    refresh_csrf_header_name: str
-    access_csrf_field_name: str
-    refresh_csrf_field_name: str
-    strict_config: bool
     # -- derived ------------------------------------------------------------------------
     header_keys: tuple[str, str]
     """(access, refresh) header names, as ``multidict.istr``: no case-folding per lookup."""
