@@ -83,6 +83,9 @@ SANIC_JWT: Mapping[str, tuple[str | None, str]] = {
     "SANIC_JWT_BLUEPRINT_NAME": (None, _NO_ENDPOINTS),
     "SANIC_JWT_STRICT_SLASHES": (None, _NO_ENDPOINTS),
     "SANIC_JWT_LOGIN_REDIRECT_URL": (None, _NO_ENDPOINTS),
+    "SANIC_JWT_DEBUG": (None, "errors are logged on the sanic_jwt_extended logger"),
+    "SANIC_JWT_AUTH_MODE": (None, "the library never mounts authentication routes"),
+    "SANIC_JWT_DO_PROTECTION": (None, "protection is what jwt_required adds, route by route"),
 }
 
 _PREFIXES = ("JWT_", "SANIC_JWT_")
