@@ -25,6 +25,7 @@ from sanic_jwt_extended import (
 )
 from sanic_jwt_extended.cookies import set_token_cookies, unset_token_cookies
 from sanic_jwt_extended.exceptions import ConfigurationError
+from sanic_jwt_extended.testing import tokens_for
 
 from ..helpers import SECRET, Client
 from .test_cookies import parse_set_cookies
@@ -260,3 +261,12 @@ def test_get_csrf_token_in_a_request_uses_that_app() -> None:
     _, cookies, body = session(app)
     assert body["csrf_access"] == cookies["csrf_access_token"]["value"]
     assert body["csrf_refresh"] == cookies["csrf_refresh_token"]["value"]
+
+
+def test_testing_helper_sends_the_header_of_each_token_type() -> None:
+    app, _ = parity_app("csrf_names_helper", access_csrf_header_name="X-A", refresh_csrf_header_name="X-R")
+    tokens, client = tokens_for(app), Client(app)
+    access, refresh = tokens.cookie_headers(tokens.access("alice")), tokens.cookie_headers(tokens.refresh("alice"))
+    assert "X-A" in access and "X-R" in refresh
+    assert client.post("/write", headers=access).status == 200
+    assert client.post("/refresh", headers=refresh).status == 200
