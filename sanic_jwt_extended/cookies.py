@@ -135,7 +135,7 @@ def unset_token_cookies(
 
 
 def set_access_cookies(
-    response: BaseHTTPResponse, token: str, max_age: int | None = None, *, domain: str | None = None
+    response: BaseHTTPResponse, token: str, max_age: int | None = None, domain: str | None = None
 ) -> None:
     """Store an access token in its HttpOnly cookie (plus the CSRF cookie) on ``response``.
 
@@ -146,23 +146,23 @@ def set_access_cookies(
 
 
 def set_refresh_cookies(
-    response: BaseHTTPResponse, token: str, max_age: int | None = None, *, domain: str | None = None
+    response: BaseHTTPResponse, token: str, max_age: int | None = None, domain: str | None = None
 ) -> None:
     """Store a refresh token in its HttpOnly cookie (plus the CSRF cookie) on ``response``."""
     set_token_cookies(_current_verifier(), response, token, refresh=True, max_age=max_age, domain=domain)
 
 
-def unset_access_cookies(response: BaseHTTPResponse, *, domain: str | None = None) -> None:
+def unset_access_cookies(response: BaseHTTPResponse, domain: str | None = None) -> None:
     """Expire the access-token cookie and its CSRF cookie."""
     unset_token_cookies(_current_verifier(), response, refresh=False, domain=domain)
 
 
-def unset_refresh_cookies(response: BaseHTTPResponse, *, domain: str | None = None) -> None:
+def unset_refresh_cookies(response: BaseHTTPResponse, domain: str | None = None) -> None:
     """Expire the refresh-token cookie and its CSRF cookie."""
     unset_token_cookies(_current_verifier(), response, refresh=True, domain=domain)
 
 
-def unset_jwt_cookies(response: BaseHTTPResponse, *, domain: str | None = None) -> None:
+def unset_jwt_cookies(response: BaseHTTPResponse, domain: str | None = None) -> None:
     """Expire every token and CSRF cookie: what a logout response does."""
     verifier = _current_verifier()
     unset_token_cookies(verifier, response, refresh=False, domain=domain)

@@ -51,6 +51,15 @@ def parity_app(name: str, **options: Any) -> tuple[Sanic, JWTManager]:
         set_refresh_cookies(response, refresh, domain=domain)
         return response
 
+    @app.post("/login-positional")
+    async def login_positional(request: Request) -> HTTPResponse:
+        # flask-jwt-extended's signatures: (response, token, max_age, domain), (response, domain).
+        response = json({})
+        set_access_cookies(response, manager.create_access_token("alice"), None, "p.example.com")
+        set_refresh_cookies(response, manager.create_refresh_token("alice"), 60, "p.example.com")
+        unset_access_cookies(response, "gone.example.com")
+        return response
+
     @app.post("/logout")
     async def logout(request: Request) -> HTTPResponse:
         response = json({})
@@ -270,3 +279,14 @@ def test_testing_helper_sends_the_header_of_each_token_type() -> None:
     assert "X-A" in access and "X-R" in refresh
     assert client.post("/write", headers=access).status == 200
     assert client.post("/refresh", headers=refresh).status == 200
+
+
+def test_domain_positional_as_in_flask_jwt_extended() -> None:
+    app, _ = parity_app("domain_positional")
+    response = Client(app).post("/login-positional")
+    headers = response.headers.get_list("set-cookie")
+    domains = {h.split("=", 1)[0]: h.split("Domain=", 1)[1].split(";")[0] for h in headers}
+    # unset_access_cookies ran last: the last Set-Cookie of each access cookie carries its domain.
+    assert domains["access_token_cookie"] == domains["csrf_access_token"] == "gone.example.com"
+    assert domains["refresh_token_cookie"] == domains["csrf_refresh_token"] == "p.example.com"
+    assert parse_set_cookies(response)["refresh_token_cookie"]["max-age"] == "60"
