@@ -52,6 +52,7 @@ LAYERS: dict[str, int] = {
     "config": 1,
     "app_config": 1,
     "jwks": 1,
+    "jwks_download": 1,
     "revocation": 1,
     "blocklist": 1,
     "blocklist.memory": 1,
