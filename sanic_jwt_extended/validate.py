@@ -122,6 +122,10 @@ def cookie_values(config: Mapping[str, Any], values: dict[str, Any]) -> dict[str
         for part in ("header", "field"):
             option, fallback = f"{kind}_csrf_{part}_name", values[f"csrf_{part}_name"]
             out[option] = fallback if config[option] is None else as_name(config[option], option)
+    out["csrf_names_per_type"] = (out["access_csrf_header_name"], out["access_csrf_field_name"]) != (
+        out["refresh_csrf_header_name"],
+        out["refresh_csrf_field_name"],
+    )
     out["cookie_domain"] = (
         None if config["cookie_domain"] is None else as_name(config["cookie_domain"], "cookie_domain")
     )
