@@ -3,6 +3,9 @@ header and form-field names per token type, get_csrf_token inside and outside a 
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
 from typing import Any
 
 import pytest
@@ -292,3 +295,30 @@ def test_domain_positional_as_in_flask_jwt_extended() -> None:
     assert domains["access_token_cookie"] == domains["csrf_access_token"] == "gone.example.com"
     assert domains["refresh_token_cookie"] == domains["csrf_refresh_token"] == "p.example.com"
     assert parse_set_cookies(response)["refresh_token_cookie"]["max-age"] == "60"
+
+
+def test_get_csrf_token_outside_a_request_with_one_app() -> None:
+    # A fresh process: this one holds many apps, and with several the facade refuses to guess.
+    script = textwrap.dedent(
+        f"""
+        from sanic import Sanic
+        from sanic_jwt_extended import JWT, get_csrf_token
+        app = Sanic("only_app")
+        with JWT.initialize(app) as manager:
+            manager.config.secret_key = {SECRET!r}
+            manager.config.token_location = ["cookies"]
+        token = manager.create_access_token("alice")
+        assert get_csrf_token(token) == manager.get_csrf_token(token) == manager.decode_token(token).csrf
+        other = Sanic("second_app")
+        with JWT.initialize(other) as second:
+            second.config.secret_key = {SECRET!r}
+        try:
+            get_csrf_token(token)
+        except Exception as error:
+            assert "manager.get_csrf_token" in str(error), error
+            print("ok")
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
