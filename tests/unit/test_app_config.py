@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -124,3 +125,60 @@ def test_tables_name_real_options() -> None:
 
 def test_unknown_keys_ignores_non_string_keys() -> None:
     assert unknown_keys({1: "a", "JWT_SECRET_KEY": "b"}, {"secret_key"}) == ()  # type: ignore[dict-item]
+
+
+# flask-jwt-extended 4.7's options (its JWTManager._set_default_configuration_options).
+FJE_OPTIONS = [
+    "JWT_ACCESS_TOKEN_EXPIRES",
+    "JWT_ACCESS_COOKIE_NAME",
+    "JWT_ACCESS_COOKIE_PATH",
+    "JWT_ACCESS_CSRF_COOKIE_NAME",
+    "JWT_ACCESS_CSRF_COOKIE_PATH",
+    "JWT_ACCESS_CSRF_FIELD_NAME",
+    "JWT_ACCESS_CSRF_HEADER_NAME",
+    "JWT_ALGORITHM",
+    "JWT_COOKIE_CSRF_PROTECT",
+    "JWT_COOKIE_DOMAIN",
+    "JWT_COOKIE_SAMESITE",
+    "JWT_COOKIE_SECURE",
+    "JWT_CSRF_CHECK_FORM",
+    "JWT_CSRF_IN_COOKIES",
+    "JWT_CSRF_METHODS",
+    "JWT_DECODE_ALGORITHMS",
+    "JWT_DECODE_AUDIENCE",
+    "JWT_DECODE_ISSUER",
+    "JWT_DECODE_LEEWAY",
+    "JWT_ENCODE_AUDIENCE",
+    "JWT_ENCODE_ISSUER",
+    "JWT_ERROR_MESSAGE_KEY",
+    "JWT_HEADER_NAME",
+    "JWT_HEADER_TYPE",
+    "JWT_IDENTITY_CLAIM",
+    "JWT_JSON_KEY",
+    "JWT_PRIVATE_KEY",
+    "JWT_PUBLIC_KEY",
+    "JWT_QUERY_STRING_NAME",
+    "JWT_QUERY_STRING_VALUE_PREFIX",
+    "JWT_REFRESH_COOKIE_NAME",
+    "JWT_REFRESH_COOKIE_PATH",
+    "JWT_REFRESH_CSRF_COOKIE_NAME",
+    "JWT_REFRESH_CSRF_COOKIE_PATH",
+    "JWT_REFRESH_CSRF_FIELD_NAME",
+    "JWT_REFRESH_CSRF_HEADER_NAME",
+    "JWT_REFRESH_JSON_KEY",
+    "JWT_REFRESH_TOKEN_EXPIRES",
+    "JWT_SECRET_KEY",
+    "JWT_SESSION_COOKIE",
+    "JWT_TOKEN_LOCATION",
+    "JWT_VERIFY_SUB",
+    "JWT_ENCODE_NBF",
+]
+GUIDE = Path(__file__).resolve().parents[2] / "docs" / "coming-from-flask-jwt-extended.md"
+
+
+@pytest.mark.parametrize("key", FJE_OPTIONS)
+def test_every_flask_jwt_extended_option_works_or_is_hinted(key: str) -> None:
+    # Either it is our option under the same name, or the startup report names ours.
+    assert key.removeprefix("JWT_").lower() in OPTIONS | LANDING or key in FLASK_JWT_EXTENDED
+    # And the migration guide's table lists it (pairs are written "`A` / `B`").
+    assert f"`{key}`" in GUIDE.read_text()
