@@ -6,7 +6,6 @@ from .blocklist import InMemoryBlocklist, RedisBlocklist
 from .codec import unverified_header as get_unverified_jwt_headers
 from .config import Config
 from .cookies import (
-    get_csrf_token,
     set_access_cookies,
     set_refresh_cookies,
     unset_access_cookies,
@@ -15,7 +14,7 @@ from .cookies import (
 )
 from .decorators import jwt_optional, jwt_required, refresh_jwt_required
 from .exceptions import JWTExtendedException
-from .facade import JWT
+from .facade import JWT, get_csrf_token
 from .manager import JWTManager
 from .tokens import Token
 from .verification import verify_jwt_in_request

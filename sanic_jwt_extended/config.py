@@ -15,6 +15,7 @@ from typing import Any
 
 from multidict import istr
 
+from .app_config import unknown_keys
 from .exceptions import ConfigurationError
 from .key_loading import load_keys
 from .keys import KeySet
@@ -42,6 +43,7 @@ from .validate import (
     cookie_values,
     jwks_values,
     normalize_locations,
+    report_app_config,
 )
 
 __all__ = ("TOKEN_LOCATIONS", "Config", "normalize_locations")
@@ -153,6 +155,18 @@ class Config:
     """Also accept the CSRF value from a form field (for plain HTML form posts)."""
     csrf_field_name: str = "csrf_token"
     """Form field checked when csrf_check_form is on."""
+    csrf_in_cookies: bool = True
+    """Set the readable CSRF cookies; False: the app hands the value out itself (get_csrf_token)."""
+    access_csrf_header_name: str | None = None
+    """CSRF header for access tokens; None uses csrf_header_name."""
+    refresh_csrf_header_name: str | None = None
+    """CSRF header for refresh tokens; None uses csrf_header_name."""
+    access_csrf_field_name: str | None = None
+    """CSRF form field for access tokens; None uses csrf_field_name."""
+    refresh_csrf_field_name: str | None = None
+    """CSRF form field for refresh tokens; None uses csrf_field_name."""
+    strict_config: bool = False
+    """Unknown JWT_*/SANIC_JWT_* keys in app.config raise at startup instead of logging a warning."""
     jwt_query_param_name: str = "jwt"
     """Query parameter carrying the token when query_string is a location."""
     jwt_query_param_value_prefix: str = ""
@@ -193,8 +207,11 @@ class Config:
     _settings: Settings | None = field(default=None, init=False, repr=False, compare=False)
     """What ``seal()`` built; reading an option afterwards answers from it (exact types)."""
 
+    _app_config_problems: tuple[str, ...] = field(default=(), init=False, repr=False, compare=False)
+    """The unknown ``JWT_*`` keys ``from_app_config`` found, reported by ``seal()``."""
+
     def __setattr__(self, name: str, value: Any) -> None:
-        if name == "_settings":
+        if name in ("_settings", "_app_config_problems"):
             super().__setattr__(name, value)
             return
         if self._settings is not None:
@@ -226,6 +243,7 @@ class Config:
             key = f"JWT_{name.upper()}"
             if key in app_config:
                 setattr(config, name, app_config[key])
+        config._app_config_problems = unknown_keys(app_config, _FIELD_NAMES)
         return config
 
     def seal(self, *, blocklist_loader: bool = False) -> Settings:
@@ -244,6 +262,7 @@ class Config:
         }
         values.update(cookie_values(raw, values))
         values.update(blocklist_values(raw))
+        values["strict_config"] = report_app_config(self._app_config_problems, raw["strict_config"])
         values["blocklist"] = blocklist_store(values, self.blocklist, blocklist_loader)
         check_claims(values)
         required = ("iat", "jti", "type", values["identity_claim"], *(("exp",) if values["require_exp"] else ()))

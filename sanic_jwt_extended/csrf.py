@@ -34,11 +34,17 @@ def check_double_submit(request: Request, token: Token, settings: Settings) -> N
     expected = token.csrf
     if not isinstance(expected, str) or not expected:
         raise CSRFError("Missing CSRF claim in the token")
-    supplied = request.headers.get(settings.csrf_header_name)
+    # The token's own type picks the names: a route accepting either type still asks each
+    # for the header its page script was told about. Looked up only when the names differ.
+    refresh = settings.csrf_names_per_type and token.type == "refresh"
+    header = settings.refresh_csrf_header_name if refresh else settings.access_csrf_header_name
+    supplied = request.headers.get(header)
     if not supplied and settings.csrf_check_form:
-        supplied = _form_field(request, settings.csrf_field_name)
+        supplied = _form_field(
+            request, settings.refresh_csrf_field_name if refresh else settings.access_csrf_field_name
+        )
     if not supplied:
-        raise CSRFError(f"Missing CSRF token: send it in the {settings.csrf_header_name} header")
+        raise CSRFError(f"Missing CSRF token: send it in the {header} header")
     # compare_digest takes ASCII str as is; our CSRF values are ASCII, so anything else
     # cannot match (and would make compare_digest raise).
     if not (supplied.isascii() and expected.isascii() and hmac.compare_digest(supplied, expected)):

@@ -21,7 +21,17 @@ if TYPE_CHECKING:
 
     from .tokens import Token
 
-__all__ = ("JWT",)
+__all__ = ("JWT", "get_csrf_token")
+
+
+def get_csrf_token(raw_jwt: str) -> str | None:
+    """The CSRF value (``csrf`` claim) of an encoded token, verified first; ``None`` when it has none.
+
+    For apps that hand the value out themselves (``csrf_in_cookies = False``, a server-rendered
+    form). The app is the one serving the request, else the only initialized one; outside a
+    request with several apps, call ``manager.get_csrf_token(token)``.
+    """
+    return JWT._resolve("get_csrf_token").get_csrf_token(raw_jwt)
 
 
 class JWT:
@@ -43,7 +53,7 @@ class JWT:
         cls._managers.add(manager)
 
     @classmethod
-    def _resolve(cls) -> JWTManager:
+    def _resolve(cls, method: str = "create_access_token") -> JWTManager:
         try:
             request = Request.get_current()
         except SanicException:
@@ -59,7 +69,7 @@ class JWT:
         reason = "no app is initialized" if not managers else f"{len(managers)} apps are initialized"
         raise ConfigurationError(
             f"JWT cannot tell which app to use outside a request ({reason}); call the same method "
-            "on the manager instead (`manager.create_access_token(...)`, or `JWTManager.get(app)`)."
+            f"on the manager instead (`manager.{method}(...)`, or `JWTManager.get(app).{method}(...)`)."
         )
 
     @classmethod

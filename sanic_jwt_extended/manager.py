@@ -214,6 +214,10 @@ class JWTManager:
         never fresh (what implicit refresh and ``rotate()`` issue)."""
         return self.issuer.reissue(token, token_type)
 
+    def get_csrf_token(self, raw_jwt: str) -> str | None:
+        """The CSRF value of an encoded token of this app (verified first); works outside a request."""
+        return self.verifier.decode(raw_jwt).csrf
+
     # -- revocation ------------------------------------------------------------------------
 
     def _revocation(self) -> Revocation:

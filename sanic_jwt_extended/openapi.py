@@ -225,11 +225,12 @@ def _cookie_scheme(config: Settings | Config, refresh: bool, kind: str, only: st
     description = f"{kind} in the {cookie} cookie.{only}"
     if config.csrf_protect and config.csrf_request_methods:
         csrf_cookie = config.refresh_csrf_cookie_name if refresh else config.access_csrf_cookie_name
-        # Per-token header names may arrive with a later config; fall back to the shared one.
-        csrf_header = getattr(config, f"{'refresh' if refresh else 'access'}_csrf_header_name", None)
+        # An unsealed Config leaves the per-type names None: they fall back to the shared one.
+        csrf_header = config.refresh_csrf_header_name if refresh else config.access_csrf_header_name
         description += (
             f" On {', '.join(config.csrf_request_methods)} also send the "
-            f"{csrf_header or config.csrf_header_name} header with the value of the {csrf_cookie} cookie."
+            f"{csrf_header or config.csrf_header_name} header with the value of "
+            + (f"the {csrf_cookie} cookie." if config.csrf_in_cookies else "the CSRF token the app hands out.")
         )
     return {"type": "apiKey", "location": "cookie", "name": cookie, "description": description}
 

@@ -78,6 +78,14 @@ class Settings:
     csrf_header_name: str
     csrf_check_form: bool
     csrf_field_name: str
+    csrf_in_cookies: bool
+    access_csrf_header_name: str
+    refresh_csrf_header_name: str
+    access_csrf_field_name: str
+    refresh_csrf_field_name: str
+    strict_config: bool
+    csrf_names_per_type: bool
+    """Derived: the access and refresh CSRF header or field names differ."""
     jwt_query_param_name: str
     jwt_query_param_value_prefix: str
     json_key: str

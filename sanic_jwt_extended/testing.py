@@ -134,9 +134,11 @@ class TokenFactory:
         ``csrf_protect``).
         """
         headers = {"cookie": "; ".join(f"{name}={value}" for name, value in self.cookies(token).items())}
-        value = self.claims(token).get("csrf")
+        claims, settings = self.claims(token), self.manager.settings
+        value = claims.get("csrf")
         if csrf and isinstance(value, str):
-            headers[self.manager.settings.csrf_header_name] = value
+            refresh = claims.get("type") == "refresh"
+            headers[settings.refresh_csrf_header_name if refresh else settings.access_csrf_header_name] = value
         return headers
 
     # -- inspection -----------------------------------------------------------------------

@@ -44,6 +44,7 @@ __all__ = (
     "cookie_values",
     "jwks_values",
     "normalize_locations",
+    "report_app_config",
 )
 
 # Canonical names, aliases, and which ones this release can read tokens from.
@@ -117,6 +118,16 @@ def cookie_values(config: Mapping[str, Any], values: dict[str, Any]) -> dict[str
         if config["implicit_refresh"] is None
         else as_lifetime(config["implicit_refresh"], "implicit_refresh"),
     }
+    out["csrf_in_cookies"] = as_bool(config["csrf_in_cookies"], "csrf_in_cookies")
+    # One name per token type, resolved once: the CSRF check only picks one of two strings.
+    for kind in ("access", "refresh"):
+        for part in ("header", "field"):
+            option, fallback = f"{kind}_csrf_{part}_name", values[f"csrf_{part}_name"]
+            out[option] = fallback if config[option] is None else as_name(config[option], option)
+    out["csrf_names_per_type"] = (out["access_csrf_header_name"], out["access_csrf_field_name"]) != (
+        out["refresh_csrf_header_name"],
+        out["refresh_csrf_field_name"],
+    )
     out["cookie_domain"] = (
         None if config["cookie_domain"] is None else as_name(config["cookie_domain"], "cookie_domain")
     )
@@ -130,7 +141,19 @@ def cookie_values(config: Mapping[str, Any], values: dict[str, Any]) -> dict[str
         raise ConfigurationError("implicit_refresh: must be a positive timedelta (or seconds), or None for off.")
     if out["implicit_refresh"] is not None and not cookies:
         raise ConfigurationError("implicit_refresh: refreshes cookies, so token_location must include 'cookies'.")
+    if out["implicit_refresh"] is not None and out["csrf_protect"] and not out["csrf_in_cookies"]:
+        # A reissued token carries a new CSRF value the page could not learn.
+        raise ConfigurationError("csrf_in_cookies: implicit_refresh needs the CSRF cookies; keep it True.")
     return out
+
+
+def report_app_config(problems: tuple[str, ...], strict: Any) -> bool:
+    """Log each unknown ``app.config`` key, or raise naming them when ``strict_config`` is on."""
+    if as_bool(strict, "strict_config") and problems:
+        raise ConfigurationError(f"strict_config: {' '.join(problems)}")
+    for problem in problems:
+        logger.warning("%s (ignored; config.strict_config = True makes this an error)", problem)
+    return bool(strict)
 
 
 def as_bool(value: Any, option: str) -> bool:

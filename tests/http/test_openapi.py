@@ -465,3 +465,31 @@ def test_without_sanic_ext_nothing_is_registered_or_imported() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("ok")
+
+
+@pytest.mark.parametrize(
+    ("options", "access_text", "refresh_text"),
+    [
+        ({}, "X-CSRF-Token header with the value of the csrf_access_token", "the csrf_refresh_token cookie"),
+        (
+            {"access_csrf_header_name": "X-A", "refresh_csrf_header_name": "X-R"},
+            "X-A header with the value of the csrf_access_token",
+            "X-R header with the value of the csrf_refresh_token",
+        ),
+        (
+            {"csrf_in_cookies": False},
+            "X-CSRF-Token header with the value of the CSRF token the app hands out",
+            "hands out",
+        ),
+    ],
+)
+def test_cookie_schemes_name_the_csrf_header_per_token_type(
+    options: dict[str, Any], access_text: str, refresh_text: str
+) -> None:
+    app, _ = new_app(f"oas_csrf_{len(options)}_{'csrf_in_cookies' in options}", token_location=["cookies"], **options)
+    route(app, "/me", jwt_required, "POST")
+    route(app, "/refresh", refresh_jwt_required, "POST")
+    # A definition that differs from the defaults is named after the app.
+    found = {name.split(".")[0]: definition for name, definition in schemes(document(app)).items()}
+    assert access_text in found["jwt_cookie"]["description"]
+    assert refresh_text in found["jwt_refresh_cookie"]["description"]

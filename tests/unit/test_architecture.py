@@ -50,6 +50,7 @@ LAYERS: dict[str, int] = {
     "settings": 1,
     "validate": 1,
     "config": 1,
+    "app_config": 1,
     "jwks": 1,
     "jwks_download": 1,
     "revocation": 1,
