@@ -14,6 +14,7 @@ from sanic import Request, Sanic
 from sanic.response import HTTPResponse, json
 
 from sanic_jwt_extended import JWT, RedisBlocklist, Token, jwt_required, refresh_jwt_required
+from sanic_jwt_extended.sessions import SessionInfo
 
 HOST, PORT = "127.0.0.1", 8000
 USERS = {"test": "test"}  # demo only: store password hashes (argon2/bcrypt) in real apps
@@ -29,6 +30,7 @@ def create_app(name: str = "example_app", redis_url: str | None = None) -> Sanic
         if not manager.config.secret_key:
             manager.config.secret_key = secrets.token_urlsafe(64)
         manager.config.use_blocklist = True  # in-memory store unless Redis is given
+        manager.config.track_sessions = True  # each login is a session: GET /sessions lists them
         if redis_url:
             manager.config.blocklist = RedisBlocklist(redis_url)
             manager.config.refresh_token_rotation = True
@@ -53,12 +55,9 @@ def create_app(name: str = "example_app", redis_url: str | None = None) -> Sanic
         username, ok = credentials_ok(request)
         if not ok:
             return bad_credentials()
-        return json(
-            {
-                "access_token": JWT.create_access_token(identity=username, fresh=True),
-                "refresh_token": JWT.create_refresh_token(identity=username),
-            }
-        )
+        device = SessionInfo(user_agent=request.headers.get("user-agent"), ip=request.remote_addr or request.ip)
+        access, refresh, session = await manager.login(username, device, fresh=True)
+        return json({"access_token": access, "refresh_token": refresh, "session_id": session.id})
 
     @app.post("/refresh")
     @refresh_jwt_required
@@ -68,7 +67,8 @@ def create_app(name: str = "example_app", redis_url: str | None = None) -> Sanic
             # Single-use refresh tokens: presenting this one again revokes the whole family.
             access, refresh = await manager.rotate(token)
             return json({"access_token": access, "refresh_token": refresh})
-        return json({"access_token": JWT.create_access_token(identity=token.identity, fresh=False)})
+        # A new access token in the same session (its last-used time moves).
+        return json({"access_token": await manager.refresh_access_token(token)})
 
     @app.post("/logout")
     @jwt_required
@@ -83,6 +83,28 @@ def create_app(name: str = "example_app", redis_url: str | None = None) -> Sanic
         """Every token of this user issued until now stops working, on every device."""
         await manager.revoke_all(token.identity)
         return json({"msg": f"Every session of {token.identity} is revoked"})
+
+    @app.get("/sessions")
+    @jwt_required
+    async def sessions(request: Request, token: Token) -> HTTPResponse:
+        """The caller's signed-in devices; ``current`` marks the one making this request."""
+        listed = await manager.sessions(token.identity)
+        return json({"sessions": [{**s.as_dict(), "current": s.id == token.session_id} for s in listed]})
+
+    @app.delete("/sessions/<session_id:str>")
+    @jwt_required
+    async def end_session(request: Request, token: Token, session_id: str) -> HTTPResponse:
+        """Sign one device out: its tokens are refused from the next request on."""
+        if not await manager.end_session(token.identity, session_id):
+            return json({"msg": "No such session"}, status=404)
+        return json({"msg": "Session ended"})
+
+    @app.post("/sessions/end-others")
+    @jwt_required
+    async def end_other_sessions(request: Request, token: Token) -> HTTPResponse:
+        """Sign out every other device; this one stays signed in."""
+        ended = await manager.end_other_sessions(token)
+        return json({"msg": f"{ended} other session(s) ended"})
 
     @app.post("/fresh-login")
     async def fresh_login(request: Request) -> HTTPResponse:
