@@ -20,8 +20,9 @@ HOST, PORT = "127.0.0.1", 8000
 USERS = {"test": "test"}  # demo only: store password hashes (argon2/bcrypt) in real apps
 
 
-def create_app(name: str = "example_app", redis_url: str | None = None) -> Sanic:
-    """The demo app; with ``redis_url`` revocations are shared and refresh tokens rotate."""
+def create_app(name: str = "example_app", redis_url: str | None = None, *, mirror: bool = False) -> Sanic:
+    """The demo app; with ``redis_url`` revocations are shared and refresh tokens rotate
+    (``mirror``: checks answered from a local copy of the blocklist)."""
     app = Sanic(name)
 
     with JWT.initialize(app) as manager:
@@ -32,7 +33,7 @@ def create_app(name: str = "example_app", redis_url: str | None = None) -> Sanic
         manager.config.use_blocklist = True  # in-memory store unless Redis is given
         manager.config.track_sessions = True  # each login is a session: GET /sessions lists them
         if redis_url:
-            manager.config.blocklist = RedisBlocklist(redis_url)
+            manager.config.blocklist = RedisBlocklist(redis_url, local_mirror=mirror)
             manager.config.refresh_token_rotation = True
 
     def credentials_ok(request: Request) -> tuple[str, bool]:
@@ -177,13 +178,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default=HOST)
     parser.add_argument("--port", type=int, default=PORT)
     parser.add_argument("--redis", metavar="URL", help="share revocations through Redis and rotate refresh tokens")
+    parser.add_argument("--mirror", action="store_true", help="with --redis: a local mirror of the blocklist")
     parser.add_argument("--no-access-log", action="store_true", help="do not log each request")
     args = parser.parse_args(argv)
     print(WALKTHROUGH.replace(f"{HOST}:{PORT}", f"{args.host}:{args.port}"), flush=True)
     # One process: the demo's random secret must be shared by everything that verifies.
     # (Several processes or hosts share it through SANIC_JWT_SECRET_KEY.)
     # The access log is on so that a newcomer sees each request of the walkthrough arrive.
-    create_app(redis_url=args.redis).run(
+    create_app(redis_url=args.redis, mirror=args.mirror).run(
         host=args.host, port=args.port, single_process=True, access_log=not args.no_access_log
     )
 
