@@ -170,6 +170,16 @@ Try it (needs curl and jq; -w '\\n' ends each answer with a newline):
 
   # 10. ... and the refresh token too: logging in again is the only way back
   curl -s -w '\\n' -X POST -H "Authorization: Bearer $REFRESH" http://{HOST}:{PORT}/refresh
+
+  # 11. each login is a session (a signed-in device): log in again and list them
+  AGAIN=$(curl -s -X POST -H 'Content-Type: application/json' \\
+      -d '{{"username":"test","password":"test"}}' http://{HOST}:{PORT}/login | jq -r .access_token)
+  curl -s -w '\\n' -H "Authorization: Bearer $AGAIN" http://{HOST}:{PORT}/sessions
+
+  # 12. sign this device out: its access token is refused on the very next request
+  SESSION=$(curl -s -H "Authorization: Bearer $AGAIN" http://{HOST}:{PORT}/sessions | jq -r '.sessions[0].id')
+  curl -s -w '\\n' -X DELETE -H "Authorization: Bearer $AGAIN" http://{HOST}:{PORT}/sessions/$SESSION
+  curl -s -w '\\n' -H "Authorization: Bearer $AGAIN" http://{HOST}:{PORT}/protected
 """
 
 
