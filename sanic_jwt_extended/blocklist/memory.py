@@ -34,7 +34,8 @@ class InMemoryBlocklist:
 
     def __len__(self) -> int:
         self._purge(time.time())
-        return sum(len(table) for table in self._tables.values())
+        sessions = sum(len(records) for records in self._sessions.values())
+        return sessions + sum(len(table) for table in self._tables.values())
 
     def _purge(self, now: float) -> None:
         while self._expiry and self._expiry[0][0] <= now:
