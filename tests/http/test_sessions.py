@@ -20,6 +20,7 @@ from sanic_jwt_extended.exceptions import ConfigurationError, TokenCreationError
 from sanic_jwt_extended.sessions import SessionInfo
 
 from ..helpers import SECRET, Client, bearer
+from .test_cookies import parse_set_cookies
 
 
 def make(name: str = "sessions", **options: Any) -> tuple[Client, JWTManager]:
@@ -266,3 +267,14 @@ def test_a_loader_only_app_cannot_track_sessions() -> None:
         manager.config.use_blocklist = True
         manager.config.track_sessions = True
         manager.token_in_blocklist_loader(lambda token: False)
+
+
+def test_implicit_refresh_keeps_the_cookie_in_its_session() -> None:
+    client, manager = make(token_location=("cookies", "headers"), implicit_refresh=timedelta(minutes=20))
+    device = login(client)
+    response = client.get("/me", headers={"cookie": f"access_token_cookie={device['access']}"})
+    assert response.status == 200
+    renewed = parse_set_cookies(response)["access_token_cookie"]["value"]
+    assert manager.decode_token(renewed).session_id == device["id"]
+    assert client.request("DELETE", f"/sessions/{device['id']}", headers=bearer(device["access"])).status == 200
+    assert status(client, renewed) == 401
