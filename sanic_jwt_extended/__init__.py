@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .blocklist import InMemoryBlocklist, RedisBlocklist
+from .codec import unverified_header as get_unverified_jwt_headers
 from .config import Config
 from .cookies import (
     get_csrf_token,
@@ -28,6 +29,7 @@ __all__ = (
     "RedisBlocklist",
     "Token",
     "get_csrf_token",
+    "get_unverified_jwt_headers",
     "jwt_optional",
     "jwt_required",
     "refresh_jwt_required",

@@ -56,6 +56,7 @@ def build_claims(
     aud: str | Sequence[str] | None = None,
     csrf: str | None = None,
     family: str | None = None,
+    nbf: bool = True,
 ) -> dict[str, Any]:
     """The payload of a new token. Caller-supplied claims can never replace reserved ones."""
     reserved = REGISTERED_CLAIMS | {identity_claim} | ({acl_claim} if acl_claim else set())
@@ -67,12 +68,13 @@ def build_claims(
             # Truncated, never rounded up: an iat even 0.5 ms ahead of the clock is "issued
             # in the future" to a verifier running right after.
             "iat": math.floor(now.timestamp() * 1000) / 1000,
-            "nbf": _timestamp(now),
             "jti": secrets.token_urlsafe(16),  # 128 random bits in 22 characters, not a 36-character UUID
             identity_claim: identity,
             "type": token_type,
         }
     )
+    if nbf:
+        claims["nbf"] = _timestamp(now)
     if expires_delta is not False:
         claims["exp"] = _expiry(now, expires_delta)
     if fresh is not None:
@@ -122,11 +124,12 @@ def _fresh_claim(fresh: bool | timedelta | datetime, now: datetime) -> bool | in
     if isinstance(fresh, timedelta):
         if fresh <= timedelta(0):
             raise exc.TokenCreationError(f"fresh as a timedelta must be positive, got {fresh!r}")
-        return _timestamp(now + fresh)
+        # Rounded up like exp: "fresh for 1 s" is never fresh for less than a second.
+        return math.ceil((now + fresh).timestamp())
     if isinstance(fresh, datetime):
         if fresh.tzinfo is None:
             raise exc.TokenCreationError("fresh as a datetime must be timezone-aware")
-        return _timestamp(fresh)
+        return math.ceil(fresh.timestamp())
     raise exc.TokenCreationError(f"fresh must be a bool, timedelta or datetime, got {fresh!r}")
 
 

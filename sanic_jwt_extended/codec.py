@@ -27,6 +27,8 @@ __all__ = (
     "decode",
     "encode",
     "too_deep",
+    "unverified_claims",
+    "unverified_header",
 )
 
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
@@ -182,16 +184,18 @@ def _check_claims(
     payload: Mapping[str, Any],
     *,
     audience: str | Sequence[str] | None,
-    issuer: str | None,
+    issuer: str | Sequence[str] | None,
     leeway: float,
     required: Sequence[str],
+    verify_exp: bool = True,
+    verify_sub: bool = True,
 ) -> None:
     for claim in required:
         if payload.get(claim) is None:
             raise exc.MissingRequiredClaimError(f"Token is missing the {claim!r} claim", claim=claim)
     _check_time_claims(payload)
     now = time.time()
-    if "exp" in payload and payload["exp"] <= now - leeway:
+    if verify_exp and "exp" in payload and payload["exp"] <= now - leeway:
         raise exc.ExpiredSignatureError()
     if "nbf" in payload and payload["nbf"] > now + leeway:
         raise exc.ImmatureSignatureError()
@@ -200,31 +204,19 @@ def _check_claims(
     if issuer is not None:
         if "iss" not in payload:
             raise exc.MissingRequiredClaimError("Token is missing the 'iss' claim", claim="iss")
-        if payload["iss"] != issuer:
+        claimed = payload["iss"]
+        if claimed != issuer if isinstance(issuer, str) else claimed not in issuer:
             raise exc.InvalidIssuerError()
     _check_audience(payload, audience)
-    for claim in ("jti", "type", "sub"):
+    # RFC 7519 §4.1.2 makes sub a string, as PyJWT enforces; verify_sub=False lets
+    # tokens of issuers that write numbers through.
+    for claim in ("jti", "type", "sub") if verify_sub else ("jti", "type"):
         if claim in payload and not isinstance(payload[claim], str):
             raise exc.DecodeError(f"The {claim!r} claim must be a string", claim=claim)
 
 
-def decode(
-    token: str,
-    *,
-    keys: KeySelector,
-    audience: str | Sequence[str] | None = None,
-    issuer: str | None = None,
-    leeway: float = 0,
-    required: Sequence[str] = (),
-    max_bytes: int = 8192,
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Verify ``token`` and return ``(header, payload)``.
-
-    A strict JWS compact parser over PyJWT's algorithm implementations: the key is chosen by
-    ``kid`` among configured keys only, the algorithm must be one that key allows, and no
-    header (``jwk``, ``jku``, ``x5u``, ``x5c``) can supply or locate a key. Raises only
-    ``JWTExtendedException`` subclasses, whatever the input.
-    """
+def _parse(token: Any, max_bytes: int) -> tuple[list[str], dict[str, Any]]:
+    """The three segments and the (unverified) header of a JWS compact token."""
     if not isinstance(token, str) or not token:
         raise exc.DecodeError("Token must be a non-empty string")
     # Checked before any base64 or crypto work, so an attacker cannot make us do either.
@@ -235,26 +227,97 @@ def decode(
     segments = token.split(".")
     if len(segments) != 3:
         raise exc.DecodeError("Token must have three dot-separated segments")
-    header_segment, payload_segment, signature_segment = segments
-    header = _json_object(header_segment, "header")
+    header = _json_object(segments[0], "header")
     # RFC 7515 §4.1.11: we implement no extension, so any critical one must be refused;
     # b64=false (RFC 7797) would change what the signature covers.
     if "crit" in header or "b64" in header:
         raise exc.DecodeError("Unsupported critical header")
-    key = keys.select(header.get("kid"))
+    return segments, header
+
+
+def unverified_header(token: Any, *, max_bytes: int = 8192) -> dict[str, Any]:
+    """The JOSE header of ``token``, parsed as strictly as ``decode`` does but NOT verified.
+
+    Anyone can write any header: use it to route (which tenant, which key), never to trust.
+    Raises ``DecodeError`` (or ``TokenTooLargeError``) for anything that is not a JWS.
+    """
+    return _parse(token, max_bytes)[1]
+
+
+def unverified_claims(token: Any, *, max_bytes: int = 8192) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(header, payload)`` of ``token`` WITHOUT checking its signature (for key loaders)."""
+    segments, header = _parse(token, max_bytes)
+    return header, _json_object(segments[1], "payload")
+
+
+def _signature_valid(segments: list[str], header: Mapping[str, Any], key: VerificationKey) -> bool:
     name = header.get("alg")
     # Only a configured name selects an algorithm; a list or object is not even hashable.
     algorithm = key.algorithms.get(name) if isinstance(name, str) else None
     if algorithm is None:
         raise exc.InvalidAlgorithmError()
-    signature = _b64decode(signature_segment)
-    signing_input = f"{header_segment}.{payload_segment}".encode("ascii")
+    signature = _b64decode(segments[2])
+    signing_input = f"{segments[0]}.{segments[1]}".encode("ascii")
     try:
-        valid = algorithm.verify(signing_input, key.key, signature)
+        return bool(algorithm.verify(signing_input, key.key, signature))
     except (ValueError, TypeError, OverflowError) as error:
         raise exc.InvalidSignatureError() from error
-    if not valid:
+
+
+def decode(
+    token: str,
+    *,
+    keys: KeySelector | Sequence[VerificationKey],
+    audience: str | Sequence[str] | None = None,
+    issuer: str | Sequence[str] | None = None,
+    leeway: float = 0,
+    required: Sequence[str] = (),
+    max_bytes: int = 8192,
+    verify_exp: bool = True,
+    verify_sub: bool = True,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Verify ``token`` and return ``(header, payload)``.
+
+    A strict JWS compact parser over PyJWT's algorithm implementations: the key is chosen by
+    ``kid`` among configured keys only, the algorithm must be one that key allows, and no
+    header (``jwk``, ``jku``, ``x5u``, ``x5c``) can supply or locate a key. ``keys`` may also
+    be the candidates a key loader returned: the one the ``kid`` names, else each in turn.
+    ``verify_exp=False`` skips the expiry check only (``decode_token(allow_expired=True)``).
+    An ``ExpiredSignatureError`` carries the verified ``(header, payload)`` as ``verified``.
+    Raises only ``JWTExtendedException`` subclasses, whatever the input.
+    """
+    segments, header = _parse(token, max_bytes)
+    if isinstance(keys, Sequence):
+        _verify_any(segments, header, keys)
+    elif not _signature_valid(segments, header, keys.select(header.get("kid"))):
         raise exc.InvalidSignatureError()
-    payload = _json_object(payload_segment, "payload")
-    _check_claims(payload, audience=audience, issuer=issuer, leeway=leeway, required=required)
+    payload = _json_object(segments[1], "payload")
+    try:
+        _check_claims(
+            payload,
+            audience=audience,
+            issuer=issuer,
+            leeway=leeway,
+            required=required,
+            verify_exp=verify_exp,
+            verify_sub=verify_sub,
+        )
+    except exc.ExpiredSignatureError as error:
+        # The signature verified: error responses may say whose token expired.
+        error.verified = (header, payload)
+        raise
     return header, payload
+
+
+def _verify_any(segments: list[str], header: Mapping[str, Any], keys: Sequence[VerificationKey]) -> None:
+    kid = header.get("kid")
+    named = [key for key in keys if key.kid == kid]
+    last: exc.JWTExtendedException = exc.UnknownKeyError()
+    for key in named or keys:
+        try:
+            if _signature_valid(segments, header, key):
+                return
+            last = exc.InvalidSignatureError()
+        except (exc.InvalidAlgorithmError, exc.InvalidSignatureError) as error:
+            last = error
+    raise last

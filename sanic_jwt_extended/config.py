@@ -23,6 +23,7 @@ from .validate import (
     NAMES,
     PREFIXES,
     TOKEN_LOCATIONS,
+    accepted_values,
     as_audience,
     as_bool,
     as_choice,
@@ -182,6 +183,14 @@ class Config:
     """Longer tokens are refused before any decoding work."""
     allow_weak_secret: bool = False
     """Accept an HMAC secret shorter than RFC 7518 §3.2 requires. Never in production."""
+    encode_nbf: bool = True
+    """Write an ``nbf`` claim into new tokens; False leaves it out (``nbf`` is still checked when present)."""
+    verify_sub: bool = True
+    """Refuse tokens whose ``sub`` is not a string (RFC 7519, as PyJWT); False accepts any JSON value."""
+    decode_audience: str | Sequence[str] | None = None
+    """Audiences accepted on verification (any one must match); None uses default_aud."""
+    decode_issuer: str | Sequence[str] | None = None
+    """Issuers accepted on verification; None uses default_iss."""
 
     _settings: Settings | None = field(default=None, init=False, repr=False, compare=False)
     """What ``seal()`` built; reading an option afterwards answers from it (exact types)."""
@@ -292,6 +301,7 @@ class Config:
             "max_token_bytes": as_positive_int(self.max_token_bytes, "max_token_bytes"),
             "verify_cache_size": as_non_negative_int(self.verify_cache_size, "verify_cache_size"),
             "exempt_methods": as_methods(self.exempt_methods),
+            **accepted_values(self.encode_nbf, self.verify_sub, self.decode_audience, self.decode_issuer),
         }
 
     def _names(self) -> dict[str, Any]:

@@ -98,6 +98,8 @@ def jwt_required(
     allow: str | Iterable[str] | None = None,
     deny: str | Iterable[str] | None = None,
     locations: str | Iterable[str] | None = None,
+    skip_revocation_check: bool = False,
+    verify_type: bool = True,
 ) -> Callable[[F], F]: ...
 def jwt_required(
     fn: F | None = None,
@@ -107,6 +109,8 @@ def jwt_required(
     allow: str | Iterable[str] | None = None,
     deny: str | Iterable[str] | None = None,
     locations: str | Iterable[str] | None = None,
+    skip_revocation_check: bool = False,
+    verify_type: bool = True,
 ) -> F | Callable[[F], F]:
     """Require a valid access token; usable as ``@jwt_required`` or ``@jwt_required(...)``.
 
@@ -118,10 +122,20 @@ def jwt_required(
         deny: roles of which the token must hold none (needs ``config.use_acl``).
         locations: where to look for the token on this route, overriding
             ``config.token_location``.
+        skip_revocation_check: accept a revoked token too (a logout route that must accept
+            an already revoked token); every other check still runs.
+        verify_type: ``False`` accepts an access or a refresh token; each location is then
+            searched under the access names first, then the refresh names.
     """
     decorator: Callable[[F], F] = _decorate(
         Requirements.build(
-            fresh_required=fresh_required, optional=optional, allow=allow, deny=deny, locations=locations
+            fresh_required=fresh_required,
+            optional=optional,
+            allow=allow,
+            deny=deny,
+            locations=locations,
+            skip_revocation_check=skip_revocation_check,
+            verify_type=verify_type,
         )
     )
     return decorator(fn) if fn is not None else decorator
@@ -130,18 +144,60 @@ def jwt_required(
 @overload
 def jwt_optional(fn: F) -> F: ...
 @overload
-def jwt_optional(fn: None = None, *, locations: str | Iterable[str] | None = None) -> Callable[[F], F]: ...
-def jwt_optional(fn: F | None = None, *, locations: str | Iterable[str] | None = None) -> F | Callable[[F], F]:
+def jwt_optional(
+    fn: None = None,
+    *,
+    locations: str | Iterable[str] | None = None,
+    skip_revocation_check: bool = False,
+    verify_type: bool = True,
+) -> Callable[[F], F]: ...
+def jwt_optional(
+    fn: F | None = None,
+    *,
+    locations: str | Iterable[str] | None = None,
+    skip_revocation_check: bool = False,
+    verify_type: bool = True,
+) -> F | Callable[[F], F]:
     """Same as ``@jwt_required(optional=True)``."""
-    decorator: Callable[[F], F] = _decorate(Requirements.build(optional=True, locations=locations))
+    decorator: Callable[[F], F] = _decorate(
+        Requirements.build(
+            optional=True,
+            locations=locations,
+            skip_revocation_check=skip_revocation_check,
+            verify_type=verify_type,
+        )
+    )
     return decorator(fn) if fn is not None else decorator
 
 
 @overload
 def refresh_jwt_required(fn: F) -> F: ...
 @overload
-def refresh_jwt_required(fn: None = None, *, locations: str | Iterable[str] | None = None) -> Callable[[F], F]: ...
-def refresh_jwt_required(fn: F | None = None, *, locations: str | Iterable[str] | None = None) -> F | Callable[[F], F]:
-    """Require a valid refresh token (read from ``config.refresh_jwt_header_key``)."""
-    decorator: Callable[[F], F] = _decorate(Requirements.build(token_type="refresh", locations=locations))
+def refresh_jwt_required(
+    fn: None = None,
+    *,
+    locations: str | Iterable[str] | None = None,
+    skip_revocation_check: bool = False,
+    verify_type: bool = True,
+) -> Callable[[F], F]: ...
+def refresh_jwt_required(
+    fn: F | None = None,
+    *,
+    locations: str | Iterable[str] | None = None,
+    skip_revocation_check: bool = False,
+    verify_type: bool = True,
+) -> F | Callable[[F], F]:
+    """Require a valid refresh token (read from ``config.refresh_jwt_header_key``).
+
+    ``skip_revocation_check`` and ``verify_type`` as for ``jwt_required``; with
+    ``verify_type=False`` the refresh names are searched first.
+    """
+    decorator: Callable[[F], F] = _decorate(
+        Requirements.build(
+            token_type="refresh",
+            locations=locations,
+            skip_revocation_check=skip_revocation_check,
+            verify_type=verify_type,
+        )
+    )
     return decorator(fn) if fn is not None else decorator

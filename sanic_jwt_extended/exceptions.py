@@ -81,6 +81,12 @@ class JWTExtendedException(Exception):
     code: ClassVar[str] = "jwt_error"
     default_message: ClassVar[str] = "JWT error"
     handler_name: ClassVar[str] = "jwt_error"
+    # A ``Token``; typed Any because this layer-0 module may not import tokens (a cycle).
+    token: Any = None
+    """The ``Token`` once its signature verified (expired, revoked, wrong type, fresh required, role
+    denied, CSRF, claims check, user lookup): header and claims a custom handler may trust."""
+    location: str | None = None
+    """Where the request's token was found ("headers", "cookies", ...), once one was found."""
 
     def __init__(self, message: str | None = None, **fields: Any) -> None:
         self.message: str = message or self.default_message
@@ -135,6 +141,8 @@ class ExpiredSignatureError(JWTExtendedException):
     code = "token_expired"
     default_message = "Token has expired"
     handler_name = "expired_signature"
+    # Set by the codec: (header, payload) whose signature verified, made into ``token``.
+    verified: tuple[dict[str, Any], dict[str, Any]] | None = None
 
 
 class InvalidTokenError(JWTExtendedException):

@@ -115,6 +115,6 @@ class JWT:
         )
 
     @classmethod
-    def decode_token(cls, raw_jwt: str) -> Token:
+    def decode_token(cls, raw_jwt: str, *, allow_expired: bool = False) -> Token:
         """``JWTManager.decode_token`` on the app serving this request (or the only one)."""
-        return cls._resolve().decode_token(raw_jwt)
+        return cls._resolve().decode_token(raw_jwt, allow_expired=allow_expired)

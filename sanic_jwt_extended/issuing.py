@@ -7,20 +7,37 @@ them so that ``help()``, IDEs and mypy see every option.
 
 from __future__ import annotations
 
+import inspect
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from . import codec
 from .csrf import new_csrf_value
-from .exceptions import TokenCreationError
+from .exceptions import ConfigurationError, TokenCreationError
+from .key_loading import LoaderKeys
 
 if TYPE_CHECKING:
+    from .keys import KeySet
     from .settings import Settings
     from .tokens import Token
 
-__all__ = ("Issuer",)
+__all__ = ("EncodeKeyLoader", "Issuer", "check_encode_key_loader")
+
+# (identity, claims about to be signed) -> the signing key; synchronous (see keys.md).
+EncodeKeyLoader = Callable[[Any, Mapping[str, Any]], Any]
+
+
+def check_encode_key_loader(loader: EncodeKeyLoader) -> EncodeKeyLoader:
+    """``loader`` unless it is a coroutine function: token creation is synchronous."""
+    if inspect.iscoroutinefunction(loader):
+        raise ConfigurationError(
+            "encode_key_loader: must be synchronous, because create_access_token() is; "
+            "load the tenant keys before (at startup, or in the view) and return one from a dict."
+        )
+    return loader
 
 
 class Issuer:
@@ -31,6 +48,8 @@ class Issuer:
         self.identity_callback: Callable[[Any], Any] | None = None
         self.additional_claims_callback: Callable[[Any], Mapping[str, Any]] | None = None
         self.additional_headers_callback: Callable[[Any], Mapping[str, Any]] | None = None
+        self.key_loader: EncodeKeyLoader | None = None
+        self.loader_keys = LoaderKeys(settings.keys, allow_weak=settings.allow_weak_secret)
 
     def create(
         self,
@@ -84,8 +103,18 @@ class Issuer:
             # Each login starts a rotation family; rotate() passes it on (RFC 9700 §4.14.2).
             family=session_id
             or (secrets.token_urlsafe(16) if token_type == "refresh" and s.refresh_token_rotation else None),
+            nbf=s.encode_nbf,
         )
-        return codec.encode(claims, keys=s.keys, headers=headers)
+        return codec.encode(claims, keys=self._signing_keys(identity, claims), headers=headers)
+
+    def _signing_keys(self, identity: Any, claims: Mapping[str, Any]) -> KeySet:
+        if self.key_loader is None:
+            return self.settings.keys
+        chosen = self.key_loader(identity, MappingProxyType(dict(claims)))
+        if inspect.isawaitable(chosen):
+            getattr(chosen, "close", lambda: None)()
+            raise ConfigurationError("encode_key_loader: returned an awaitable; it must be synchronous.")
+        return self.loader_keys.signing(chosen)
 
     def subject(self, identity: Any) -> str:
         """``identity`` as the ``sub`` string tokens carry (through ``user_identity_loader``)."""
@@ -131,5 +160,6 @@ class Issuer:
             csrf=new_csrf_value(s),
             # With sessions, access tokens carry the session too: ending it stops them at once.
             family=token.family if token_type == "refresh" or s.track_sessions else None,
+            nbf=s.encode_nbf,
         )
-        return codec.encode(claims, keys=s.keys, headers=None)
+        return codec.encode(claims, keys=self._signing_keys(token.identity, claims), headers=None)

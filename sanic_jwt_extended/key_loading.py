@@ -5,10 +5,12 @@ once, the active key and the retired ones (rotation). Framework-free; errors are
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+import dataclasses
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar
 
-from .exceptions import ConfigurationError
+from .exceptions import ConfigurationError, UnknownKeyError
 from .keys import (
     KeySet,
     VerificationKey,
@@ -20,10 +22,10 @@ from .keys import (
     verification_key,
 )
 
-__all__ = ("load_keys",)
+__all__ = ("LoadedKeys", "LoaderKeys", "load_keys")
 
 
-def _family_of_value(value: Any) -> str:
+def _family_of_value(value: Any, option: str = "decode_keys") -> str:
     """The family of a retired key: JWK kty, key object type, or PEM vs secret."""
     if isinstance(value, Mapping):
         return str(value.get("kty"))
@@ -31,11 +33,11 @@ def _family_of_value(value: Any) -> str:
         text = value.decode("latin-1") if isinstance(value, bytes) else value
         if "-----BEGIN" not in text:
             return "oct"
-        value = _load_pem_public_or_private(text)
+        value = _load_pem_public_or_private(text, option)
     try:
         from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
     except ImportError:
-        raise ConfigurationError("decode_keys: asymmetric keys need `pip install cryptography`.") from None
+        raise ConfigurationError(f"{option}: asymmetric keys need `pip install cryptography`.") from None
     families = (
         ((rsa.RSAPublicKey, rsa.RSAPrivateKey), "RSA"),
         ((ec.EllipticCurvePublicKey, ec.EllipticCurvePrivateKey), "EC"),
@@ -44,10 +46,10 @@ def _family_of_value(value: Any) -> str:
     for types, family in families:
         if isinstance(value, types):
             return family
-    raise ConfigurationError(f"decode_keys: unsupported key of type {type(value).__name__}.")
+    raise ConfigurationError(f"{option}: unsupported key of type {type(value).__name__}.")
 
 
-def _load_pem_public_or_private(text: str) -> Any:
+def _load_pem_public_or_private(text: str, option: str) -> Any:
     from cryptography.hazmat.primitives import serialization
 
     data = text.encode()
@@ -57,7 +59,7 @@ def _load_pem_public_or_private(text: str) -> Any:
         try:
             return serialization.load_pem_private_key(data, password=None)
         except ValueError:
-            raise ConfigurationError("decode_keys: a PEM value could not be read.") from None
+            raise ConfigurationError(f"{option}: a PEM value could not be read.") from None
 
 
 def load_keys(
@@ -181,3 +183,109 @@ def _retired(decode_keys: Mapping[str, Any] | Sequence[Any] | None) -> list[tupl
     if isinstance(decode_keys, (str, bytes)):
         raise ConfigurationError("decode_keys: must be a list of keys or a {kid: key} mapping.")
     return [(None, value) for value in decode_keys]
+
+
+# -- keys chosen per token by the app's key loaders (multi-tenant apps) -----------------------
+
+_DECODE_LOADER = "decode_key_loader"
+_ENCODE_LOADER = "encode_key_loader"
+_MEMO_SIZE = 256
+T = TypeVar("T")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class LoadedKeys:
+    """The verification keys one ``decode_key_loader`` answer names, each pinned like a
+    configured key, and each key's RFC 7638 thumbprint (what the verified-token cache keys on)."""
+
+    keys: tuple[VerificationKey, ...]
+    fingerprints: tuple[str, ...]
+
+
+class LoaderKeys:
+    """Prepares what the key loaders return, once per distinct value (a small bounded memo).
+
+    A loader returning something unusable is the app's bug, not the client's: it raises
+    ``ConfigurationError`` (a 500) naming the loader. ``None`` (or an empty list) from a
+    decode loader means "no key for this token": ``UnknownKeyError``, a 422.
+    """
+
+    def __init__(self, keys: KeySet, *, allow_weak: bool) -> None:
+        self.keys = keys
+        self.allow_weak = allow_weak
+        self._verification: dict[Any, LoadedKeys] = {}
+        self._signing: dict[Any, KeySet] = {}
+
+    def verification(self, value: Any) -> LoadedKeys:
+        """The prepared keys of a ``decode_key_loader`` answer: a key or a list of keys."""
+        if value is None:
+            raise UnknownKeyError()
+        return _memo(self._verification, value, self._prepare_verification)
+
+    def signing(self, value: Any) -> KeySet:
+        """The app's key set with the key an ``encode_key_loader`` returned as signing key."""
+        return _memo(self._signing, value, self._prepare_signing)
+
+    def _prepare_verification(self, value: Any) -> LoadedKeys:
+        values = list(value) if isinstance(value, (list, tuple)) else [value]
+        if not values:
+            raise UnknownKeyError()
+        decode = self.keys.decode_algorithms
+        prepared: list[VerificationKey] = []
+        fingerprints: list[str] = []
+        for item in values:
+            family = _family_of_value(item, _DECODE_LOADER)
+            key, jwk_kid = prepare(item, family, _DECODE_LOADER, decode)
+            if family == "oct":
+                check_secret(
+                    key, [n for n in decode if key_family(n) == "oct"] or ["HS256"], self.allow_weak, _DECODE_LOADER
+                )
+            elif is_private(key):
+                key = key.public_key()
+            # Raises unless an algorithm of decode_algorithms works with this key: the
+            # algorithms stay pinned by configuration, whatever the loader returns.
+            pinned = verification_key(key, family, None, decode, _DECODE_LOADER)
+            fingerprints.append(pinned.kid)  # the thumbprint: kid=None above
+            prepared.append(dataclasses.replace(pinned, kid=jwk_kid) if jwk_kid else pinned)
+        return LoadedKeys(tuple(prepared), tuple(fingerprints))
+
+    def _prepare_signing(self, value: Any) -> KeySet:
+        algorithm = self.keys.algorithm
+        family = key_family(algorithm)
+        if value is None:
+            raise ConfigurationError(f"{_ENCODE_LOADER}: returned None; it must return a {family} key for {algorithm}.")
+        key, jwk_kid = prepare(value, family, _ENCODE_LOADER, (algorithm,))
+        if family == "oct":
+            check_secret(key, [algorithm], self.allow_weak, _ENCODE_LOADER)
+            public = key
+        elif not is_private(key):
+            raise ConfigurationError(f"{_ENCODE_LOADER}: returned a public key; {algorithm} signs with a private key.")
+        else:
+            public = key.public_key()
+        # The kid is the key's thumbprint, as for configured keys: decode_keys listing the
+        # same key, or a decode loader's answer, then match it.
+        kid = jwk_kid or verification_key(public, family, None, (algorithm,), _ENCODE_LOADER).kid
+        return dataclasses.replace(self.keys, signing_key=key, kid=kid, by_kid={})
+
+
+def _index(value: Any) -> Any:
+    # A hashable stand-in for a loader's answer: JWK dicts and lists are not hashable.
+    if isinstance(value, Mapping):
+        return ("jwk", json.dumps(value, sort_keys=True, default=str))
+    if isinstance(value, (list, tuple)):
+        return ("many", tuple(_index(item) for item in value))
+    return value
+
+
+def _memo(memo: dict[Any, T], value: Any, make: Callable[[Any], T]) -> T:
+    try:
+        index = _index(value)
+        hit = memo.get(index)
+    except TypeError:  # unhashable (a list, a key object without __hash__): prepared each time
+        return make(value)
+    if hit is None:
+        hit = make(value)
+        if len(memo) >= _MEMO_SIZE:
+            memo.clear()  # a loader returning endless distinct keys must not grow memory
+        memo[index] = hit
+    return hit

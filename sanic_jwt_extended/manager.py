@@ -24,7 +24,7 @@ from .hooks import (
     add_jwks_route,
     add_startup_checks,
 )
-from .issuing import Issuer
+from .issuing import EncodeKeyLoader, Issuer, check_encode_key_loader
 from .jwks import RemoteKeys
 from .keys import KeySet
 from .openapi import add_openapi
@@ -32,7 +32,7 @@ from .revocation import Revocation
 from .sessions import LoginOptions, LoginTokens, Session, SessionBook, SessionInfo
 from .settings import Settings
 from .tokens import Token
-from .verification import VERIFIER_ATTR, Verifier
+from .verification import VERIFIER_ATTR, DecodeKeyLoader, Verifier
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -59,6 +59,8 @@ class JWTManager:
         self.user_lookup_callback: Callable[[Token], Any] | None = None
         self.claims_verification_callback: Callable[[Token], Any] | None = None
         self.token_in_blocklist_callback: Callable[[Token], Any] | None = None
+        self.encode_key_callback: EncodeKeyLoader | None = None
+        self.decode_key_callback: DecodeKeyLoader | None = None
         self._settings: Settings | None = None
         self._verifier: Verifier | None = None
         self._issuer: Issuer | None = None
@@ -150,13 +152,27 @@ class JWTManager:
         self._callbacks_changed()
         return fn
 
+    def encode_key_loader(self, fn: C) -> C:
+        """``fn(identity, claims) -> key`` (sync): the signing key of each new token (keys.md)."""
+        self.encode_key_callback = check_encode_key_loader(fn)
+        self._callbacks_changed()
+        return fn
+
+    def decode_key_loader(self, fn: C) -> C:
+        """``fn(unverified_header, unverified_claims) -> key or keys`` (sync or async; keys.md)."""
+        self.decode_key_callback = fn
+        self._callbacks_changed()
+        return fn
+
     def _callbacks_changed(self) -> None:
         # A loader may be registered after the with-block: hand it on (the verifier plans again).
         if self._issuer is not None:
             self._issuer.identity_callback = self.identity_callback
             self._issuer.additional_claims_callback = self.additional_claims_callback
             self._issuer.additional_headers_callback = self.additional_headers_callback
+            self._issuer.key_loader = self.encode_key_callback
         if self._verifier is not None:
+            self._verifier.set_key_loader(self.decode_key_callback)
             self._verifier.set_callbacks(
                 claims_check=self.claims_verification_callback, user_loader=self.user_lookup_callback
             )
@@ -310,9 +326,9 @@ class JWTManager:
             aud=aud,
         )
 
-    def decode_token(self, raw_jwt: str) -> Token:
-        """Verify ``raw_jwt`` (signature, exp/nbf/iat, aud, iss, required claims) into a ``Token``."""
-        return self.verifier.decode(raw_jwt)
+    def decode_token(self, raw_jwt: str, *, allow_expired: bool = False) -> Token:
+        """Verify ``raw_jwt`` (signature, exp/nbf/iat, aud, iss, claims; not exp if ``allow_expired``)."""
+        return self.verifier.decode(raw_jwt, allow_expired=allow_expired)
 
 
 @contextmanager

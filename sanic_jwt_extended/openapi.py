@@ -17,7 +17,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from .config import Config
@@ -196,45 +196,58 @@ def _definitions(config: Settings | Config) -> dict[str, dict[str, Any]]:
     for refresh in (False, True):
         kind = "Refresh token (JWT)" if refresh else "Access token (JWT)"
         only = " Only refresh routes accept it." if refresh else ""
-        header = config.refresh_jwt_header_key if refresh else config.jwt_header_key
-        prefix = config.jwt_header_prefix
-        if header.lower() == "authorization" and prefix.lower() == "bearer":
-            definitions[SCHEME_NAMES["headers", refresh]] = {
-                "type": "http",
-                "scheme": "bearer",
-                "bearer_format": "JWT",
-                "description": f"{kind} in the Authorization header.{only}",
-            }
-        else:
-            shape = f"'{prefix} <JWT>'" if prefix else "the bare token"
-            definitions[SCHEME_NAMES["headers", refresh]] = {
-                "type": "apiKey",
-                "location": "header",
-                "name": header,
-                "description": f"{kind} in the {header} header, as {shape}.{only}",
-            }
-        cookie = config.refresh_cookie_name if refresh else config.access_cookie_name
-        description = f"{kind} in the {cookie} cookie.{only}"
-        if config.csrf_protect and config.csrf_request_methods:
-            csrf_cookie = config.refresh_csrf_cookie_name if refresh else config.access_csrf_cookie_name
-            # Per-token header names may arrive with a later config; fall back to the shared one.
-            csrf_header = getattr(config, f"{'refresh' if refresh else 'access'}_csrf_header_name", None)
-            description += (
-                f" On {', '.join(config.csrf_request_methods)} also send the "
-                f"{csrf_header or config.csrf_header_name} header with the value of the {csrf_cookie} cookie."
-            )
-        definitions[SCHEME_NAMES["cookies", refresh]] = {
-            "type": "apiKey",
-            "location": "cookie",
-            "name": cookie,
-            "description": description,
-        }
-        value_prefix = config.jwt_query_param_value_prefix
-        shape = f", as '{value_prefix}<JWT>'" if value_prefix else ""
-        definitions[SCHEME_NAMES["query_string", refresh]] = {
-            "type": "apiKey",
-            "location": "query",
-            "name": config.jwt_query_param_name,
-            "description": f"{kind} in the {config.jwt_query_param_name} query parameter{shape}.{only}",
-        }
+        for location, scheme in _SCHEMES.items():
+            definitions[SCHEME_NAMES[location, refresh]] = scheme(config, refresh, kind, only)
     return definitions
+
+
+def _header_scheme(config: Settings | Config, refresh: bool, kind: str, only: str) -> dict[str, Any]:
+    header = config.refresh_jwt_header_key if refresh else config.jwt_header_key
+    prefix = config.jwt_header_prefix
+    if header.lower() == "authorization" and prefix.lower() == "bearer":
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "bearer_format": "JWT",
+            "description": f"{kind} in the Authorization header.{only}",
+        }
+    shape = f"'{prefix} <JWT>'" if prefix else "the bare token"
+    return {
+        "type": "apiKey",
+        "location": "header",
+        "name": header,
+        "description": f"{kind} in the {header} header, as {shape}.{only}",
+    }
+
+
+def _cookie_scheme(config: Settings | Config, refresh: bool, kind: str, only: str) -> dict[str, Any]:
+    cookie = config.refresh_cookie_name if refresh else config.access_cookie_name
+    description = f"{kind} in the {cookie} cookie.{only}"
+    if config.csrf_protect and config.csrf_request_methods:
+        csrf_cookie = config.refresh_csrf_cookie_name if refresh else config.access_csrf_cookie_name
+        # Per-token header names may arrive with a later config; fall back to the shared one.
+        csrf_header = getattr(config, f"{'refresh' if refresh else 'access'}_csrf_header_name", None)
+        description += (
+            f" On {', '.join(config.csrf_request_methods)} also send the "
+            f"{csrf_header or config.csrf_header_name} header with the value of the {csrf_cookie} cookie."
+        )
+    return {"type": "apiKey", "location": "cookie", "name": cookie, "description": description}
+
+
+def _query_scheme(config: Settings | Config, refresh: bool, kind: str, only: str) -> dict[str, Any]:
+    name, value_prefix = config.jwt_query_param_name, config.jwt_query_param_value_prefix
+    shape = f", as '{value_prefix}<JWT>'" if value_prefix else ""
+    return {
+        "type": "apiKey",
+        "location": "query",
+        "name": name,
+        "description": f"{kind} in the {name} query parameter{shape}.{only}",
+    }
+
+
+# One security scheme per token location (the keys of SCHEME_NAMES).
+_SCHEMES: dict[str, Callable[[Settings | Config, bool, str, str], dict[str, Any]]] = {
+    "headers": _header_scheme,
+    "cookies": _cookie_scheme,
+    "query_string": _query_scheme,
+}

@@ -26,6 +26,8 @@ class Requirements:
     allow: frozenset[str] | None = None
     deny: frozenset[str] | None = None
     locations: tuple[str, ...] | None = None
+    skip_revocation_check: bool = False
+    verify_type: bool = True
 
     @property
     def refresh(self) -> bool:
@@ -45,6 +47,8 @@ class Requirements:
         allow: str | Iterable[str] | None = None,
         deny: str | Iterable[str] | None = None,
         locations: str | Iterable[str] | None = None,
+        skip_revocation_check: bool = False,
+        verify_type: bool = True,
     ) -> Requirements:
         """Validated requirements; equal arguments give the same object (plans are kept per object)."""
         return _build(
@@ -54,6 +58,8 @@ class Requirements:
             _role_set(allow, "allow"),
             _role_set(deny, "deny"),
             None if locations is None else _location_tuple(locations),
+            bool(skip_revocation_check),
+            bool(verify_type),
         )
 
 
@@ -65,8 +71,12 @@ def _build(
     allow: frozenset[str] | None,
     deny: frozenset[str] | None,
     locations: tuple[str, ...] | None,
+    skip_revocation_check: bool,
+    verify_type: bool,
 ) -> Requirements:
-    return Requirements(token_type, fresh_required, optional, allow, deny, locations)
+    return Requirements(
+        token_type, fresh_required, optional, allow, deny, locations, skip_revocation_check, verify_type
+    )
 
 
 def _role_set(roles: str | Iterable[str] | None, name: str) -> frozenset[str] | None:

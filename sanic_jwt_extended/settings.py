@@ -93,6 +93,10 @@ class Settings:
     verify_cache_size: int
     max_token_bytes: int
     allow_weak_secret: bool
+    encode_nbf: bool
+    verify_sub: bool
+    decode_audience: str | tuple[str, ...] | None
+    decode_issuer: str | tuple[str, ...] | None
     # -- derived ------------------------------------------------------------------------
     header_keys: tuple[str, str]
     """(access, refresh) header names, as ``multidict.istr``: no case-folding per lookup."""

@@ -29,7 +29,8 @@ from .exceptions import (
     UserLookupError,
     WrongTokenError,
 )
-from .locations import LOCATIONS, describe_locations
+from .locations import LOCATIONS
+from .tokens import Token
 
 if TYPE_CHECKING:
     from sanic import Request
@@ -39,9 +40,8 @@ if TYPE_CHECKING:
     from .requirements import Requirements
     from .revocation import Revocation
     from .settings import Settings
-    from .tokens import Token
 
-__all__ = ("STEPS", "STOP", "Checker", "Pass", "Plan", "Step")
+__all__ = ("STEPS", "STOP", "Checker", "Pass", "Plan", "Step", "decode_loaded")
 
 STOP: Final = object()
 
@@ -57,6 +57,8 @@ class Checker(Protocol):
     user_loader: Callable[[Token], Any] | None
 
     def decode(self, raw: str, *, header: bool = False, probe: bool = True) -> Token: ...
+
+    def decode_loaded(self, raw: str) -> Token | Awaitable[Token]: ...
 
 
 class Pass:
@@ -84,6 +86,7 @@ class Plan:
     req: Requirements
     steps: tuple[Step, ...]
     locations: tuple[str, ...]
+    searches: tuple[tuple[str, bool], ...]  # (location, refresh names?) in the order tried
     probe_header: str | None  # the header looked up in the cache before anything is parsed
     refresh: bool
     token_type: str
@@ -122,15 +125,15 @@ def extract(v: Checker, p: Pass) -> object:
                 p.token = hit
                 p.location = "headers"
                 return None
-    for location in plan.locations:
-        raw = LOCATIONS[location].extract(request, v.settings, plan.refresh)
+    for location, refresh in plan.searches:
+        raw = LOCATIONS[location].extract(request, v.settings, refresh)
         # A token that is present but bad fails in decode: no falling through to the next location.
         if raw is not None:
             p.raw, p.location = raw, location
             return None
     if plan.req.optional:
         return STOP
-    tried = describe_locations(v.settings, plan.locations, plan.refresh)
+    tried = ", ".join(dict.fromkeys(LOCATIONS[loc].describe(v.settings, refresh) for loc, refresh in plan.searches))
     raise NoAuthorizationError(f"Missing token: looked in {tried}", locations=plan.locations)
 
 
@@ -166,6 +169,19 @@ async def _decode_after(v: Checker, p: Pass, error: UnknownKeyError | None) -> N
             raise
         await remote.ensure(again)
         p.token = v.decode(p.raw, header=header, probe=False)
+
+
+def decode_loaded(v: Checker, p: Pass) -> object:
+    """``decode`` when a ``decode_key_loader`` picks the key: it waits only for an async loader."""
+    outcome = v.decode_loaded(p.raw)
+    if isinstance(outcome, Token):
+        p.token = outcome
+        return None
+    return _loaded_after(p, outcome)
+
+
+async def _loaded_after(p: Pass, outcome: Awaitable[Token]) -> None:
+    p.token = await outcome
 
 
 def csrf(v: Checker, p: Pass) -> object:

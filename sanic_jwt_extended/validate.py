@@ -23,6 +23,7 @@ __all__ = (
     "PREFIXES",
     "RESERVED_CLAIMS",
     "TOKEN_LOCATIONS",
+    "accepted_values",
     "as_audience",
     "as_bool",
     "as_choice",
@@ -319,3 +320,22 @@ def session_values(config: Mapping[str, Any], values: Mapping[str, Any]) -> dict
                 "use InMemoryBlocklist(), RedisBlocklist(...) or a store with the SessionStore methods."
             )
     return {"track_sessions": track, "max_sessions": cap}
+
+
+def accepted_values(encode_nbf: Any, verify_sub: Any, audience: Any, issuer: Any) -> dict[str, Any]:
+    """encode_nbf, verify_sub, and what verification accepts as aud/iss (None: the written value)."""
+    return {
+        "encode_nbf": as_bool(encode_nbf, "encode_nbf"),
+        "verify_sub": as_bool(verify_sub, "verify_sub"),
+        "decode_audience": _accepted(audience, "decode_audience"),
+        "decode_issuer": _accepted(issuer, "decode_issuer"),
+    }
+
+
+def _accepted(value: Any, option: str) -> str | tuple[str, ...] | None:
+    if value is None or (isinstance(value, str) and value.strip()):
+        return value
+    names = None if isinstance(value, str) else as_str_list(value, option)
+    if not names or not all(name.strip() for name in names):
+        raise ConfigurationError(f"{option}: must be a non-empty string or a list of non-empty strings.")
+    return names

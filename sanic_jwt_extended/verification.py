@@ -9,13 +9,17 @@ verifier, and ``request.ctx.token`` is set in one place, ``_publish``.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
+import inspect
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from . import codec
 from .cache import VerifiedCache
-from .exceptions import ConfigurationError, CORSPreflight
+from .exceptions import ConfigurationError, CORSPreflight, ExpiredSignatureError, JWTExtendedException
 from .jwks import RemoteKeys
+from .key_loading import LoaderKeys
+from .locations import LOCATIONS
 from .requirements import Requirements
 from .steps import (
     STEPS,
@@ -25,9 +29,12 @@ from .steps import (
     Step,
     claims_callback,
     csrf,
+    decode,
+    decode_loaded,
     fresh,
     revoked,
     roles,
+    token_type,
     user_lookup,
 )
 from .tokens import Token
@@ -35,13 +42,15 @@ from .tokens import Token
 if TYPE_CHECKING:
     from sanic import Request
 
-    from .keys import KeySet
+    from .keys import KeySet, VerificationKey
     from .revocation import Revocation
     from .settings import Settings
 
 __all__ = ("VERIFIER_ATTR", "Outcome", "Requirements", "Verifier", "verifier_of", "verify_jwt_in_request")
 
 Outcome = Token | None | Coroutine[Any, Any, Token | None]
+# (unverified header, unverified claims) -> key, list of keys, or None; or an awaitable of one.
+DecodeKeyLoader = Callable[[dict[str, Any], dict[str, Any]], Any]
 
 
 class Verifier:
@@ -65,6 +74,11 @@ class Verifier:
         self.revoker = revoker
         self.claims_check: Callable[[Token], Any] | None = None
         self.user_loader: Callable[[Token], Any] | None = None
+        self.key_loader: DecodeKeyLoader | None = None
+        self.loader_keys = LoaderKeys(settings.keys, allow_weak=settings.allow_weak_secret)
+        # What verification accepts; what issuing writes (default_aud/iss) is the fallback.
+        self.audience = settings.default_aud if settings.decode_audience is None else settings.decode_audience
+        self.issuer = settings.default_iss if settings.decode_issuer is None else settings.decode_issuer
         self._plans: dict[Requirements, Plan] = {}
 
     @classmethod
@@ -100,27 +114,92 @@ class Verifier:
         self.claims_check, self.user_loader = claims_check, user_loader
         self._plans.clear()
 
-    def decode(self, raw: str, *, header: bool = False, probe: bool = True) -> Token:
+    def set_key_loader(self, loader: DecodeKeyLoader | None) -> None:
+        """The ``decode_key_loader``; plans are made again (their decode step changes)."""
+        self.key_loader = loader
+        self._plans.clear()
+
+    def decode(self, raw: str, *, header: bool = False, probe: bool = True, allow_expired: bool = False) -> Token:
         """Verify ``raw`` (signature, exp/nbf/iat, aud, iss, required claims) into a ``Token``.
 
         ``header``: ``raw`` came from the token header; ``probe``: look in the cache first
-        (the request path has already looked its header value up).
+        (the request path has already looked its header value up). ``allow_expired``: skip
+        the expiry check only; such a token is not remembered.
         """
+        if self.key_loader is not None:
+            chosen = self._choose(raw)
+            if inspect.isawaitable(chosen):
+                _close(chosen)
+                raise ConfigurationError(
+                    "decode_key_loader: is async, so tokens can only be verified on the request path "
+                    "(decorators, verify_jwt_in_request); decode_token() and revoke(str) are "
+                    "synchronous and need a synchronous loader."
+                )
+            return self._decode_with(raw, chosen, allow_expired)
         if probe:
             hit = self.cache.by_token(raw, header=header)
             if hit is not None:
                 return hit
+        token = self._verify(raw, self.keys, allow_expired)
+        if not allow_expired:
+            self.cache.remember(raw, token, header=header)
+        return token
+
+    def decode_loaded(self, raw: str, *, allow_expired: bool = False) -> Token | Awaitable[Token]:
+        """``decode`` with the key(s) the ``decode_key_loader`` picks from the UNVERIFIED header
+        and claims; an awaitable only when the loader is async."""
+        chosen = self._choose(raw)
+        if inspect.isawaitable(chosen):
+            return self._loaded_after(raw, chosen, allow_expired)
+        return self._decode_with(raw, chosen, allow_expired)
+
+    def _choose(self, raw: str) -> Any:
+        assert self.key_loader is not None  # noqa: S101 - only called with a loader
+        jose_header, claims = codec.unverified_claims(raw, max_bytes=self.settings.max_token_bytes)
+        return self.key_loader(jose_header, claims)
+
+    async def _loaded_after(self, raw: str, chosen: Awaitable[Any], allow_expired: bool) -> Token:
+        return self._decode_with(raw, await chosen, allow_expired)
+
+    def _decode_with(self, raw: str, chosen: Any, allow_expired: bool) -> Token:
+        loaded = self.loader_keys.verification(chosen)
+        # Keyed on the key as well as the token: once the loader stops returning a key (a
+        # tenant's key withdrawn), tokens it verified stop hitting. "\n" never occurs in a
+        # token or a header value, so these keys cannot meet the other two kinds.
+        now, leeway = time.time(), self.settings.leeway
+        for fingerprint in loaded.fingerprints:
+            hit = self.cache.get(f"{fingerprint}\n{raw}", now, leeway)
+            if hit is not None:
+                return hit
+        token = self._verify(raw, loaded.keys, allow_expired)
+        # Which of several keys verified is not known here: only a single key is remembered.
+        if len(loaded.keys) == 1 and not allow_expired:
+            self.cache.put(f"{loaded.fingerprints[0]}\n{raw}", token, leeway)
+        return token
+
+    def _verify(self, raw: str, keys: KeySet | RemoteKeys | Sequence[VerificationKey], allow_expired: bool) -> Token:
         s = self.settings
-        jose_header, payload = codec.decode(
-            raw,
-            keys=self.keys,
-            audience=s.default_aud,
-            issuer=s.default_iss,
-            leeway=s.leeway,
-            required=s.required_claims,
-            max_bytes=s.max_token_bytes,
-        )
-        token = Token(
+        try:
+            jose_header, payload = codec.decode(
+                raw,
+                keys=keys,
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=s.leeway,
+                required=s.required_claims,
+                max_bytes=s.max_token_bytes,
+                verify_exp=not allow_expired,
+                verify_sub=s.verify_sub,
+            )
+        except ExpiredSignatureError as error:
+            if error.verified is not None:
+                error.token = self._token(raw, *error.verified)
+            raise
+        return self._token(raw, jose_header, payload)
+
+    def _token(self, raw: str, jose_header: dict[str, Any], payload: dict[str, Any]) -> Token:
+        s = self.settings
+        return Token(
             raw,
             payload,
             jose_header,
@@ -130,8 +209,6 @@ class Verifier:
             private_claim_prefix=s.private_claim_prefix,
             revoker=self.revoker,
         )
-        self.cache.remember(raw, token, header=header)
-        return token
 
     def plan(self, req: Requirements) -> Plan:
         """The steps ``req`` needs here, made once (``Requirements`` hash by identity)."""
@@ -146,17 +223,22 @@ class Verifier:
         refresh = req.token_type == "refresh"
         skip: dict[Step, bool] = {
             csrf: "cookies" not in locations,
-            revoked: self.revocation is None,
+            token_type: not req.verify_type,
+            revoked: self.revocation is None or req.skip_revocation_check,
             fresh: not req.fresh_required,
             roles: req.allow is None and req.deny is None,
             claims_callback: self.claims_check is None,
             user_lookup: self.user_loader is None,
         }
+        # A decode loader picks the key per token: the cache is probed per key, after it ran.
+        loader = self.key_loader is not None
+        swap: dict[Step, Step] = {decode: decode_loaded} if loader else {}
         return Plan(
             req=req,
-            steps=tuple(step for step in STEPS if not skip.get(step, False)),
+            steps=tuple(swap.get(step, step) for step in STEPS if not skip.get(step, False)),
             locations=locations,
-            probe_header=s.header_keys[refresh] if locations[0] == "headers" else None,
+            searches=_searches(s, locations, refresh, both=not req.verify_type),
+            probe_header=s.header_keys[refresh] if locations[0] == "headers" and not loader else None,
             refresh=refresh,
             token_type=req.token_type,
             exempt_methods=s.exempt_methods,
@@ -168,25 +250,63 @@ class Verifier:
         plan = self._plans.get(req) or self.plan(req)
         p = Pass(request, plan)
         index = 0
-        for step in plan.steps:
-            index += 1
-            outcome = step(self, p)
-            if outcome is None:
-                continue
-            if outcome is STOP:
-                break
-            return self._finish(p, outcome, plan.steps[index:])  # type: ignore[arg-type]
+        try:
+            for step in plan.steps:
+                index += 1
+                outcome = step(self, p)
+                if outcome is None:
+                    continue
+                if outcome is STOP:
+                    break
+                return self._finish(p, outcome, plan.steps[index:])  # type: ignore[arg-type]
+        except JWTExtendedException as error:
+            _annotate(error, p)
+            raise
         return _publish(p)
 
     async def _finish(self, p: Pass, pending: Awaitable[Any], steps: tuple[Step, ...]) -> Token | None:
-        await pending
-        for step in steps:
-            outcome = step(self, p)
-            if outcome is STOP:
-                break
-            if outcome is not None:
-                await outcome  # type: ignore[misc]
+        try:
+            await pending
+            for step in steps:
+                outcome = step(self, p)
+                if outcome is STOP:
+                    break
+                if outcome is not None:
+                    await outcome  # type: ignore[misc]
+        except JWTExtendedException as error:
+            _annotate(error, p)
+            raise
         return _publish(p)
+
+
+def _annotate(error: JWTExtendedException, p: Pass) -> None:
+    # The one place errors learn the request's token: p.token is set only once the signature
+    # verified (an expired token arrives on the error itself, from decode).
+    if p.location:
+        error.location = p.location
+    if p.token is not None:
+        error.token = p.token
+
+
+def _searches(
+    settings: Settings, locations: tuple[str, ...], refresh: bool, *, both: bool
+) -> tuple[tuple[str, bool], ...]:
+    """(location, refresh names?) pairs, in order. With ``both`` (``verify_type=False``) each
+    location is searched under the route's own names, then the other type's; a place both
+    types share (the same header, the query parameter) is searched once."""
+    if not both:
+        return tuple((location, refresh) for location in locations)
+    out: dict[str, tuple[str, bool]] = {}
+    for location in locations:
+        for kind in (refresh, not refresh):
+            out.setdefault(LOCATIONS[location].describe(settings, kind), (location, kind))
+    return tuple(out.values())
+
+
+def _close(outcome: Awaitable[Any]) -> None:
+    close = getattr(outcome, "close", None)
+    if close is not None:
+        close()  # no "coroutine was never awaited" warning for a refused call
 
 
 def _publish(p: Pass) -> Token | None:
@@ -226,8 +346,13 @@ async def verify_jwt_in_request(
     allow: str | Iterable[str] | None = None,
     deny: str | Iterable[str] | None = None,
     locations: str | Iterable[str] | None = None,
+    skip_revocation_check: bool = False,
+    verify_type: bool = True,
 ) -> Token | None:
     """Check the request's token as ``@jwt_required`` would, for custom guards and middleware.
+
+    ``skip_revocation_check``: accept a revoked token (a logout route); ``verify_type=False``:
+    accept an access or a refresh token (``refresh`` then only says which names are tried first).
 
     Sets ``request.ctx.token`` and returns the token (``None`` when ``optional`` and absent,
     or on an exempt method). Raises a ``JWTExtendedException`` that the app renders as the
@@ -240,6 +365,8 @@ async def verify_jwt_in_request(
         allow=allow,
         deny=deny,
         locations=locations,
+        skip_revocation_check=skip_revocation_check,
+        verify_type=verify_type,
     )
     outcome = verifier_of(request.app).verify(request, req)
     if outcome is None or isinstance(outcome, Token):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from ..exceptions import JWTExtendedException
@@ -49,13 +49,20 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Exit codes: 0 success, 1 token rejected, 2 bad usage or input.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in (_add_decode, _add_keygen, _add_jwks, _add_token):
+        add(commands.add_parser)
+    return parser
 
-    decode = commands.add_parser("decode", help="show a token's header and claims; verify it when a key is given")
+
+def _add_decode(add_parser: Callable[..., argparse.ArgumentParser]) -> None:
+    decode = add_parser("decode", help="show a token's header and claims; verify it when a key is given")
     decode.add_argument("token", nargs="?", help="the token, or - / nothing to read it from stdin")
     _key_options(decode)
     decode.set_defaults(run=cmd_decode)
 
-    keygen = commands.add_parser("keygen", help="a strong HMAC secret, or an RSA/EC/Ed25519 key pair as PEM")
+
+def _add_keygen(add_parser: Callable[..., argparse.ArgumentParser]) -> None:
+    keygen = add_parser("keygen", help="a strong HMAC secret, or an RSA/EC/Ed25519 key pair as PEM")
     keygen.add_argument("kind", type=keygen_kind, metavar="KIND", help=f"one of {', '.join(KEYGEN_KINDS)}")
     keygen.add_argument("--bytes", type=int, default=64, help="HMAC secret length in random bytes (default 64)")
     keygen.add_argument("--bits", type=int, default=3072, help="RSA modulus size (default 3072)")
@@ -65,12 +72,16 @@ def build_parser() -> argparse.ArgumentParser:
     keygen.add_argument("--force", action="store_true", help="overwrite existing files")
     keygen.set_defaults(run=cmd_keygen)
 
-    jwks = commands.add_parser("jwks", help="the JWK Set (RFC 7517, RFC 7638 kids) of one or more keys")
+
+def _add_jwks(add_parser: Callable[..., argparse.ArgumentParser]) -> None:
+    jwks = add_parser("jwks", help="the JWK Set (RFC 7517, RFC 7638 kids) of one or more keys")
     jwks.add_argument("keys", nargs="+", metavar="KEYFILE", help="PEM or JWK files; only public halves are output")
     jwks.add_argument("--algorithm", help="the alg member; default implied by each key (RSA: RS256)")
     jwks.set_defaults(run=cmd_jwks)
 
-    token = commands.add_parser("token", help="mint a token, e.g. for tests or curl")
+
+def _add_token(add_parser: Callable[..., argparse.ArgumentParser]) -> None:
+    token = add_parser("token", help="mint a token, e.g. for tests or curl")
     token.add_argument("identity", help="the identity (sub claim)")
     token.add_argument("--refresh", action="store_true", help="a refresh token instead of an access token")
     token.add_argument("--fresh", action="store_true", help="mark the access token fresh")
@@ -85,7 +96,6 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--aud", action="append", help="audience (repeatable; default: config default_aud)")
     _key_options(token)
     token.set_defaults(run=cmd_token)
-    return parser
 
 
 def _fail(message: str, code: int) -> NoReturn:

@@ -88,17 +88,7 @@ def cmd_keygen(args: argparse.Namespace) -> int:
         else:
             print(secret)
         return 0
-    from cryptography.hazmat.primitives import serialization
-
-    private = _generate(kind, args.curve or curve, args.bits)
-    private_pem = private.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    public_pem = (
-        private.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
+    private_pem, public_pem = _pem_pair(_generate(kind, args.curve or curve, args.bits))
     algorithm = args.kind if args.kind[0].isupper() else infer_algorithm(private_pem)
     kid = load_keys(
         algorithm=algorithm,
@@ -108,16 +98,34 @@ def cmd_keygen(args: argparse.Namespace) -> int:
         public_key=None,
         allow_weak_secret=False,
     ).kid
-    if args.out:
-        out = Path(args.out)
-        public_path = Path(args.public_out) if args.public_out else out.with_name(out.name + ".pub")
-        _write(out, private_pem, 0o600, args.force)
-        _write(public_path, public_pem, 0o644, args.force)
-        print(f"wrote {out} (private, mode 600) and {public_path} (public)", file=sys.stderr)
-    else:
-        sys.stdout.write(private_pem + public_pem)
+    _output_pair(args, private_pem, public_pem)
     print(f"algorithm: {algorithm}  kid (RFC 7638 thumbprint): {kid}", file=sys.stderr)
     return 0
+
+
+def _pem_pair(private: Any) -> tuple[str, str]:
+    from cryptography.hazmat.primitives import serialization
+
+    private_pem = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public_pem = (
+        private.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    return private_pem, public_pem
+
+
+def _output_pair(args: argparse.Namespace, private_pem: str, public_pem: str) -> None:
+    if not args.out:
+        sys.stdout.write(private_pem + public_pem)
+        return
+    out = Path(args.out)
+    public_path = Path(args.public_out) if args.public_out else out.with_name(out.name + ".pub")
+    _write(out, private_pem, 0o600, args.force)
+    _write(public_path, public_pem, 0o644, args.force)
+    print(f"wrote {out} (private, mode 600) and {public_path} (public)", file=sys.stderr)
 
 
 # -- jwks -----------------------------------------------------------------------------------------

@@ -7,14 +7,18 @@ import argparse
 import json
 import secrets
 import sys
-import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import codec
+from ..csrf import new_csrf_value
 from ..exceptions import JWTExtendedException, TokenCreationError
 from ..testing import TokenFactory
+
+if TYPE_CHECKING:
+    from ..settings import Settings
+
 from .inputs import (
     EXIT_REJECTED,
     CLIError,
@@ -110,6 +114,43 @@ def _mint_with_app(args: argparse.Namespace) -> str:
         raise CLIError(f"--app {args.app}: minting failed ({type(error).__name__}: {error})") from None
 
 
+def _lifetime(args: argparse.Namespace, config: Settings, token_type: str) -> timedelta | bool:
+    if args.expires is None:
+        return config.lifetime(token_type)
+    if args.expires != "never":
+        return parse_duration(args.expires)
+    if config.require_exp:
+        raise CLIError("--expires never: this configuration refuses tokens without exp; add --set require_exp=false")
+    return False
+
+
+def _claims(args: argparse.Namespace, config: Settings) -> dict[str, Any]:
+    token_type = "refresh" if args.refresh else "access"
+    fresh: bool | timedelta | None = (
+        None if args.refresh else (parse_duration(args.fresh_for) if args.fresh_for else args.fresh)
+    )
+    return codec.build_claims(
+        identity=args.identity,
+        token_type=token_type,
+        now=datetime.now(timezone.utc) - (parse_duration(args.issued_ago) if args.issued_ago else timedelta(0)),
+        expires_delta=_lifetime(args, config, token_type),
+        identity_claim=config.identity_claim,
+        fresh=fresh,
+        role=_one_or_list(args.role),
+        acl_claim=config.acl_claim,
+        public_claims=pairs(args.claim, "--claim"),
+        private_claims=pairs(args.private_claim, "--private-claim"),
+        public_claim_namespace=config.public_claim_namespace,
+        private_claim_prefix=config.private_claim_prefix,
+        iss=args.iss if args.iss is not None else config.default_iss,
+        aud=_one_or_list(args.aud) or config.default_aud,
+        # As the issuer does: a CSRF value when tokens may travel in cookies, a
+        # rotation family for each new refresh token.
+        csrf=new_csrf_value(config),
+        family=secrets.token_urlsafe(16) if args.refresh and config.refresh_token_rotation else None,
+    )
+
+
 def cmd_token(args: argparse.Namespace) -> int:
     if args.refresh and (args.fresh or args.fresh_for):
         raise CLIError("refresh tokens are never fresh: drop --fresh/--fresh-for")
@@ -122,43 +163,8 @@ def cmd_token(args: argparse.Namespace) -> int:
     if built is None:
         raise CLIError("token needs a key: --secret, --secret-file, --secret-env or --key")
     config, keys = built
-    token_type = "refresh" if args.refresh else "access"
-    fresh: bool | timedelta | None = (
-        None if args.refresh else (parse_duration(args.fresh_for) if args.fresh_for else args.fresh)
-    )
-    lifetime: timedelta | bool
-    if args.expires is None:
-        lifetime = config.lifetime(token_type)
-    elif args.expires == "never":
-        if config.require_exp:
-            raise CLIError(
-                "--expires never: this configuration refuses tokens without exp; add --set require_exp=false"
-            )
-        lifetime = False
-    else:
-        lifetime = parse_duration(args.expires)
-    now = datetime.now(timezone.utc) - (parse_duration(args.issued_ago) if args.issued_ago else timedelta(0))
     try:
-        claims = codec.build_claims(
-            identity=args.identity,
-            token_type=token_type,
-            now=now,
-            expires_delta=lifetime,
-            identity_claim=config.identity_claim,
-            fresh=fresh,
-            role=_one_or_list(args.role),
-            acl_claim=config.acl_claim,
-            public_claims=pairs(args.claim, "--claim"),
-            private_claims=pairs(args.private_claim, "--private-claim"),
-            public_claim_namespace=config.public_claim_namespace,
-            private_claim_prefix=config.private_claim_prefix,
-            iss=args.iss if args.iss is not None else config.default_iss,
-            aud=_one_or_list(args.aud) or config.default_aud,
-            # As the manager does: a CSRF value when tokens may travel in cookies, a
-            # rotation family for each new refresh token.
-            csrf=secrets.token_urlsafe(32) if config.csrf_protect and "cookies" in config.token_location else None,
-            family=str(uuid.uuid4()) if args.refresh and config.refresh_token_rotation else None,
-        )
+        claims = _claims(args, config)
         print(codec.encode(claims, keys=keys, headers=pairs(args.header, "--header")))
     except TokenCreationError as error:
         raise CLIError(str(error)) from None

@@ -31,7 +31,7 @@ from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse, text
 
-import sanic_jwt_extended.jwks as jwks_module
+import sanic_jwt_extended.jwks_download as jwks_module
 from sanic_jwt_extended import JWT, JWTManager
 from sanic_jwt_extended.exceptions import ConfigurationError
 

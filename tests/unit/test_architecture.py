@@ -51,6 +51,7 @@ LAYERS: dict[str, int] = {
     "validate": 1,
     "config": 1,
     "jwks": 1,
+    "jwks_download": 1,
     "revocation": 1,
     "sessions": 2,
     "blocklist": 1,
@@ -103,6 +104,7 @@ CONTRACT_NAMES = ROOT_ALL | {
     "unset_access_cookies",
     "unset_refresh_cookies",
     "get_csrf_token",
+    "get_unverified_jwt_headers",
     "InMemoryBlocklist",
     "RedisBlocklist",
 }
