@@ -15,11 +15,19 @@ from sanic import Request, Sanic
 from sanic.response import HTTPResponse
 from sanic.response import json as json_response
 
-from sanic_jwt_extended import JWT, InMemoryBlocklist, JWTManager, Token, jwt_required, refresh_jwt_required
+from sanic_jwt_extended import (
+    JWT,
+    InMemoryBlocklist,
+    JWTManager,
+    RedisBlocklist,
+    Token,
+    jwt_required,
+    refresh_jwt_required,
+)
 from sanic_jwt_extended.exceptions import ConfigurationError, TokenCreationError
 from sanic_jwt_extended.sessions import SessionInfo
 
-from ..helpers import SECRET, Client, bearer
+from ..helpers import SECRET, Client, bearer, free_port
 from .test_cookies import parse_set_cookies
 
 
@@ -278,3 +286,12 @@ def test_implicit_refresh_keeps_the_cookie_in_its_session() -> None:
     assert manager.decode_token(renewed).session_id == device["id"]
     assert client.request("DELETE", f"/sessions/{device['id']}", headers=bearer(device["access"])).status == 200
     assert status(client, renewed) == 401
+
+
+def test_with_the_store_down_session_writes_answer_503_in_both_modes() -> None:
+    url = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    for mode in ("fail_closed", "fail_open"):
+        client, _ = make(f"down_{mode}", blocklist=RedisBlocklist(url, socket_timeout=0.2), blocklist_unavailable=mode)
+        response = client.post("/login/alice")
+        assert response.status == 503, mode
+        assert response.json == {"msg": "Token revocation cannot be checked right now; try again shortly"}
