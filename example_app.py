@@ -14,13 +14,15 @@ from sanic import Request, Sanic
 from sanic.response import HTTPResponse, json
 
 from sanic_jwt_extended import JWT, RedisBlocklist, Token, jwt_required, refresh_jwt_required
+from sanic_jwt_extended.sessions import SessionInfo
 
 HOST, PORT = "127.0.0.1", 8000
 USERS = {"test": "test"}  # demo only: store password hashes (argon2/bcrypt) in real apps
 
 
-def create_app(name: str = "example_app", redis_url: str | None = None) -> Sanic:
-    """The demo app; with ``redis_url`` revocations are shared and refresh tokens rotate."""
+def create_app(name: str = "example_app", redis_url: str | None = None, *, mirror: bool = False) -> Sanic:
+    """The demo app; with ``redis_url`` revocations are shared and refresh tokens rotate
+    (``mirror``: checks answered from a local copy of the blocklist)."""
     app = Sanic(name)
 
     with JWT.initialize(app) as manager:
@@ -29,8 +31,9 @@ def create_app(name: str = "example_app", redis_url: str | None = None) -> Sanic
         if not manager.config.secret_key:
             manager.config.secret_key = secrets.token_urlsafe(64)
         manager.config.use_blocklist = True  # in-memory store unless Redis is given
+        manager.config.track_sessions = True  # each login is a session: GET /sessions lists them
         if redis_url:
-            manager.config.blocklist = RedisBlocklist(redis_url)
+            manager.config.blocklist = RedisBlocklist(redis_url, local_mirror=mirror)
             manager.config.refresh_token_rotation = True
 
     def credentials_ok(request: Request) -> tuple[str, bool]:
@@ -53,12 +56,9 @@ def create_app(name: str = "example_app", redis_url: str | None = None) -> Sanic
         username, ok = credentials_ok(request)
         if not ok:
             return bad_credentials()
-        return json(
-            {
-                "access_token": JWT.create_access_token(identity=username, fresh=True),
-                "refresh_token": JWT.create_refresh_token(identity=username),
-            }
-        )
+        device = SessionInfo(user_agent=request.headers.get("user-agent"), ip=request.remote_addr or request.ip)
+        access, refresh, session = await manager.login(username, device, fresh=True)
+        return json({"access_token": access, "refresh_token": refresh, "session_id": session.id})
 
     @app.post("/refresh")
     @refresh_jwt_required
@@ -68,7 +68,8 @@ def create_app(name: str = "example_app", redis_url: str | None = None) -> Sanic
             # Single-use refresh tokens: presenting this one again revokes the whole family.
             access, refresh = await manager.rotate(token)
             return json({"access_token": access, "refresh_token": refresh})
-        return json({"access_token": JWT.create_access_token(identity=token.identity, fresh=False)})
+        # A new access token in the same session (its last-used time moves).
+        return json({"access_token": await manager.refresh_access_token(token)})
 
     @app.post("/logout")
     @jwt_required
@@ -83,6 +84,28 @@ def create_app(name: str = "example_app", redis_url: str | None = None) -> Sanic
         """Every token of this user issued until now stops working, on every device."""
         await manager.revoke_all(token.identity)
         return json({"msg": f"Every session of {token.identity} is revoked"})
+
+    @app.get("/sessions")
+    @jwt_required
+    async def sessions(request: Request, token: Token) -> HTTPResponse:
+        """The caller's signed-in devices; ``current`` marks the one making this request."""
+        listed = await manager.sessions(token.identity)
+        return json({"sessions": [{**s.as_dict(), "current": s.id == token.session_id} for s in listed]})
+
+    @app.delete("/sessions/<session_id:str>")
+    @jwt_required
+    async def end_session(request: Request, token: Token, session_id: str) -> HTTPResponse:
+        """Sign one device out: its tokens are refused from the next request on."""
+        if not await manager.end_session(token.identity, session_id):
+            return json({"msg": "No such session"}, status=404)
+        return json({"msg": "Session ended"})
+
+    @app.post("/sessions/end-others")
+    @jwt_required
+    async def end_other_sessions(request: Request, token: Token) -> HTTPResponse:
+        """Sign out every other device; this one stays signed in."""
+        ended = await manager.end_other_sessions(token)
+        return json({"msg": f"{ended} other session(s) ended"})
 
     @app.post("/fresh-login")
     async def fresh_login(request: Request) -> HTTPResponse:
@@ -147,6 +170,16 @@ Try it (needs curl and jq; -w '\\n' ends each answer with a newline):
 
   # 10. ... and the refresh token too: logging in again is the only way back
   curl -s -w '\\n' -X POST -H "Authorization: Bearer $REFRESH" http://{HOST}:{PORT}/refresh
+
+  # 11. each login is a session (a signed-in device): log in again and list them
+  AGAIN=$(curl -s -X POST -H 'Content-Type: application/json' \\
+      -d '{{"username":"test","password":"test"}}' http://{HOST}:{PORT}/login | jq -r .access_token)
+  curl -s -w '\\n' -H "Authorization: Bearer $AGAIN" http://{HOST}:{PORT}/sessions
+
+  # 12. sign this device out: its access token is refused on the very next request
+  SESSION=$(curl -s -H "Authorization: Bearer $AGAIN" http://{HOST}:{PORT}/sessions | jq -r '.sessions[0].id')
+  curl -s -w '\\n' -X DELETE -H "Authorization: Bearer $AGAIN" http://{HOST}:{PORT}/sessions/$SESSION
+  curl -s -w '\\n' -H "Authorization: Bearer $AGAIN" http://{HOST}:{PORT}/protected
 """
 
 
@@ -155,13 +188,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default=HOST)
     parser.add_argument("--port", type=int, default=PORT)
     parser.add_argument("--redis", metavar="URL", help="share revocations through Redis and rotate refresh tokens")
+    parser.add_argument("--mirror", action="store_true", help="with --redis: a local mirror of the blocklist")
     parser.add_argument("--no-access-log", action="store_true", help="do not log each request")
     args = parser.parse_args(argv)
     print(WALKTHROUGH.replace(f"{HOST}:{PORT}", f"{args.host}:{args.port}"), flush=True)
     # One process: the demo's random secret must be shared by everything that verifies.
     # (Several processes or hosts share it through SANIC_JWT_SECRET_KEY.)
     # The access log is on so that a newcomer sees each request of the walkthrough arrive.
-    create_app(redis_url=args.redis).run(
+    create_app(redis_url=args.redis, mirror=args.mirror).run(
         host=args.host, port=args.port, single_process=True, access_log=not args.no_access_log
     )
 

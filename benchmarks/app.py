@@ -1,6 +1,6 @@
 """The app the HTTP benchmark drives: one bare route and the protected variants.
 
-python benchmarks/app.py --port 8100 [--blocklist none|memory|redis|redis-mirror] [--redis URL]
+python benchmarks/app.py --port 8100 [--blocklist none|memory|redis|redis-mirror|redis-mirror-sessions] [--redis URL]
 """
 
 from __future__ import annotations
@@ -32,7 +32,9 @@ def create_app(blocklist: str, redis_url: str | None) -> Sanic:
             if blocklist == "memory":
                 manager.config.blocklist = InMemoryBlocklist()
             else:
-                manager.config.blocklist = RedisBlocklist(redis_url, local_mirror=blocklist == "redis-mirror")
+                manager.config.blocklist = RedisBlocklist(redis_url, local_mirror=blocklist.startswith("redis-mirror"))
+            # Sessions on: access tokens carry their session id, checked like a revoked family.
+            manager.config.track_sessions = blocklist.endswith("sessions")
 
     # Registered exactly like the protected routes (one method each), so Sanic treats both
     # the same way (a GET route ignores a body, a POST route reads it).
@@ -61,7 +63,10 @@ def create_app(blocklist: str, redis_url: str | None) -> Sanic:
 
     @app.get("/token")
     async def token(request: Request) -> HTTPResponse:
-        access = manager.create_access_token("bench", fresh=True)
+        if manager.config.track_sessions:
+            access = (await manager.login("bench", fresh=True)).access_token
+        else:
+            access = manager.create_access_token("bench", fresh=True)
         return json({"access_token": access, "csrf": manager.decode_token(access).csrf})
 
     return app
@@ -70,7 +75,9 @@ def create_app(blocklist: str, redis_url: str | None) -> Sanic:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--blocklist", default="none", choices=["none", "memory", "redis", "redis-mirror"])
+    parser.add_argument(
+        "--blocklist", default="none", choices=["none", "memory", "redis", "redis-mirror", "redis-mirror-sessions"]
+    )
     parser.add_argument("--redis", default=None)
     args = parser.parse_args()
     create_app(args.blocklist, args.redis).run(

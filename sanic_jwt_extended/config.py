@@ -44,6 +44,7 @@ from .validate import (
     jwks_values,
     normalize_locations,
     report_app_config,
+    session_values,
 )
 
 __all__ = ("TOKEN_LOCATIONS", "Config", "normalize_locations")
@@ -185,6 +186,10 @@ class Config:
     """When the store cannot be reached: "fail_closed" answers 503, "fail_open" lets tokens through (logged)."""
     refresh_token_rotation: bool = False
     """Refresh tokens are single use: manager.rotate() issues the next one, reuse revokes the family."""
+    track_sessions: bool = False
+    """Sessions (refresh families) started by manager.login(), listed and ended one by one."""
+    max_sessions: int = 10
+    """Live sessions kept per identity with track_sessions; a new login beyond it ends the oldest."""
     implicit_refresh: timedelta | int | None = None
     """Reissue the access cookie when a cookie-borne token expires within this window; off when None."""
     verify_cache_size: int = 10_000
@@ -264,6 +269,7 @@ class Config:
         values.update(blocklist_values(raw))
         values["strict_config"] = report_app_config(self._app_config_problems, raw["strict_config"])
         values["blocklist"] = blocklist_store(values, self.blocklist, blocklist_loader)
+        values.update(session_values(raw, values))
         check_claims(values)
         required = ("iat", "jti", "type", values["identity_claim"], *(("exp",) if values["require_exp"] else ()))
         settings = Settings(

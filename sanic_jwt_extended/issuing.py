@@ -64,9 +64,18 @@ class Issuer:
         additional_headers: Mapping[str, Any] | None,
         iss: str | None,
         aud: str | Sequence[str] | None,
+        session_id: str | None = None,
     ) -> str:
-        """A signed ``token_type`` token for ``identity`` (see ``create_access_token``)."""
+        """A signed ``token_type`` token for ``identity`` (see ``create_access_token``).
+
+        ``session_id``: the session (``manager.login``) the token belongs to, its ``fam`` claim.
+        """
         s = self.settings
+        if session_id is None and token_type == "refresh" and s.track_sessions:
+            # A refresh token outside any session would survive end_other_sessions (issue 17).
+            raise TokenCreationError(
+                "track_sessions: refresh tokens start sessions; use `await manager.login(identity, ...)`"
+            )
         subject = self._subject(identity)
         lifetime = self._lifetime(token_type, expires_delta)
         if role is not None and not s.use_acl:
@@ -92,7 +101,8 @@ class Issuer:
             aud=aud if aud is not None else s.default_aud,
             csrf=new_csrf_value(s),
             # Each login starts a rotation family; rotate() passes it on (RFC 9700 §4.14.2).
-            family=secrets.token_urlsafe(16) if token_type == "refresh" and s.refresh_token_rotation else None,
+            family=session_id
+            or (secrets.token_urlsafe(16) if token_type == "refresh" and s.refresh_token_rotation else None),
             nbf=s.encode_nbf,
         )
         return codec.encode(claims, keys=self._signing_keys(identity, claims), headers=headers)
@@ -105,6 +115,10 @@ class Issuer:
             getattr(chosen, "close", lambda: None)()
             raise ConfigurationError("encode_key_loader: returned an awaitable; it must be synchronous.")
         return self.loader_keys.signing(chosen)
+
+    def subject(self, identity: Any) -> str:
+        """``identity`` as the ``sub`` string tokens carry (through ``user_identity_loader``)."""
+        return self._subject(identity)
 
     def _subject(self, identity: Any) -> str:
         subject = self.identity_callback(identity) if self.identity_callback else identity
@@ -144,7 +158,8 @@ class Issuer:
             iss=token.iss,
             aud=token.aud,
             csrf=new_csrf_value(s),
-            family=token.family if token_type == "refresh" else None,
+            # With sessions, access tokens carry the session too: ending it stops them at once.
+            family=token.family if token_type == "refresh" or s.track_sessions else None,
             nbf=s.encode_nbf,
         )
         return codec.encode(claims, keys=self._signing_keys(token.identity, claims), headers=None)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sanic import Sanic
 
@@ -29,9 +29,13 @@ from .jwks import RemoteKeys
 from .keys import KeySet
 from .openapi import add_openapi
 from .revocation import Revocation
+from .sessions import LoginOptions, LoginTokens, Session, SessionBook, SessionInfo
 from .settings import Settings
 from .tokens import Token
 from .verification import VERIFIER_ATTR, DecodeKeyLoader, Verifier
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ("STATE_ATTR", "JWTManager", "initialized")
 
@@ -246,6 +250,30 @@ class JWTManager:
         """
         await self._revocation().use_refresh_token(token)
         return self.reissue(token, "access"), self.reissue(token, "refresh")
+
+    # -- sessions (sessions.py, docs/sessions.md) ------------------------------------------
+
+    async def login(
+        self, identity: Any, info: SessionInfo | None = None, **options: Unpack[LoginOptions]
+    ) -> LoginTokens:
+        """Start a session: a fresh access token, a refresh token and the session (``track_sessions``)."""
+        return await SessionBook(self.issuer, self.revocation).login(identity, info, options)
+
+    async def sessions(self, identity: Any) -> list[Session]:
+        """The live sessions of ``identity``, oldest first."""
+        return await SessionBook(self.issuer, self.revocation).list(identity)
+
+    async def end_session(self, identity: Any, session_id: str) -> bool:
+        """End one session of ``identity`` (its tokens are refused at once); ``False`` if it has none such."""
+        return await SessionBook(self.issuer, self.revocation).end(identity, session_id)
+
+    async def end_other_sessions(self, token: Token) -> int:
+        """End every session of ``token.identity`` except ``token``'s own; returns how many ended."""
+        return await SessionBook(self.issuer, self.revocation).end_others(token)
+
+    async def refresh_access_token(self, token: Token) -> str:
+        """Without rotation: a new non-fresh access token in the refresh ``token``'s session."""
+        return await SessionBook(self.issuer, self.revocation).refresh_access(token)
 
     # -- tokens --------------------------------------------------------------------------
 

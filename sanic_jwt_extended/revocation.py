@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from .blocklist.base import Blocklist, RevocationState
+from .blocklist.base import Blocklist, RevocationState, SessionStore
 from .exceptions import BlocklistUnavailableError, ConfigurationError, RevokedTokenError
 
 if TYPE_CHECKING:
@@ -39,6 +39,8 @@ class Revocation:
         self.types = frozenset(config.blocklist_token_types)
         self.fail_open = config.blocklist_unavailable == "fail_open"
         self.rotation = config.refresh_token_rotation
+        self.sessions = config.track_sessions
+        self.refresh_lifetime = config.refresh_token_expires
         lifetimes = [
             life for life in (config.access_token_expires, config.refresh_token_expires) if isinstance(life, timedelta)
         ]
@@ -63,6 +65,22 @@ class Revocation:
         if self.store is None:
             raise ConfigurationError("blocklist: revoking needs a store; this app only has a token_in_blocklist_loader")
         return self.store
+
+    def session_store(self) -> SessionStore:
+        """The store's session methods; ``ConfigurationError`` unless ``track_sessions`` is on."""
+        store = self.store
+        if not self.sessions or not isinstance(store, SessionStore):
+            raise ConfigurationError("track_sessions: sessions need config.track_sessions = True")
+        return store
+
+    def session_until(self) -> float | None:
+        """When a refresh token issued now expires, and its session with it."""
+        life = self.refresh_lifetime
+        return None if life is False else float(int(time.time() + life.total_seconds()) + 1)
+
+    def ended_until(self) -> float | None:
+        """How long an ended session's family revocation is kept: every token it may have has expired."""
+        return self._until(None)
 
     def passes(self, token: Token) -> bool:
         """``True`` when ``token`` is known not revoked without I/O; otherwise ``check`` decides.
@@ -107,7 +125,12 @@ class Revocation:
         # RFC 9700 §4.14.2: a rotated refresh token presented again means one of its holders
         # is an attacker; revoking the family logs out both, the victim can log in again.
         family = token.family
-        if family is not None:
+        if family is not None and self.sessions:
+            # The session ends with its family: gone from the list, its access tokens refused.
+            ended = await self.session_store().end_session(str(token.identity), family, self._until(None))
+            if not ended:
+                await self._need_store().revoke_family(family, self._until(None))
+        elif family is not None:
             await self._need_store().revoke_family(family, self._until(None))
         logger.warning("refresh token reuse detected for family=%s jti=%s", family, token.jti)
         self._event("jwt.refresh.reused", jti=token.jti, identity=token.identity, family=family)
@@ -121,6 +144,14 @@ class Revocation:
             raise ConfigurationError("rotate() takes the refresh token of a @refresh_jwt_required view")
         if not await self._need_store().mark_used(str(token.jti), self._until(token)):
             await self._reuse_detected(token)
+        await self.touch_session(token)
+
+    async def touch_session(self, token: Token) -> None:
+        """A refresh in ``token``'s session: its last-used time, and its new expiry."""
+        if self.sessions and token.family is not None:
+            await self.session_store().touch_session(
+                str(token.identity), token.family, time.time(), self.session_until()
+            )
 
     async def revoke(self, token: Token | None, jti: str) -> None:
         await self._need_store().revoke(jti, self._until(token))
@@ -149,4 +180,7 @@ class Revocation:
         # At most `margin` ms; a sleep, not an event: nothing but the clock can end it.
         while (left := cutoff * 1_000_000 - time.time_ns()) > 0:  # noqa: ASYNC110
             await asyncio.sleep(left / 1e9)
+        if self.sessions:
+            # Every session's tokens are refused by the cutoff already; the list follows.
+            await self.session_store().drop_sessions(identity)
         self._event("jwt.identity.revoked", identity=identity)

@@ -95,6 +95,8 @@ class Settings:
     blocklist_token_types: tuple[str, ...]
     blocklist_unavailable: Literal["fail_closed", "fail_open"]
     refresh_token_rotation: bool
+    track_sessions: bool
+    max_sessions: int
     implicit_refresh: timedelta | None
     verify_cache_size: int
     max_token_bytes: int

@@ -169,6 +169,15 @@ class Token:
         """Rotation family of a refresh token (``fam``), ``None`` without rotation."""
         return self._data.get("fam")
 
+    @property
+    def session_id(self) -> str | None:
+        """The session this token belongs to (``config.track_sessions``), ``None`` outside one.
+
+        A session is a refresh family: the id is the ``fam`` claim, which access tokens issued
+        in a session carry too, so ending the session stops them at once.
+        """
+        return self._data.get("fam")
+
     def _custom_claims(self) -> dict[str, Any]:
         reserved = REGISTERED_CLAIMS | {self._identity_claim, self._acl_claim}
         return {name: value for name, value in self._data.items() if name not in reserved}

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from .blocklist.base import Blocklist
+from .blocklist.base import Blocklist, SessionStore
 from .blocklist.memory import InMemoryBlocklist
 from .claims import RESERVED_CLAIMS
 from .exceptions import ConfigurationError
@@ -45,6 +45,7 @@ __all__ = (
     "jwks_values",
     "normalize_locations",
     "report_app_config",
+    "session_values",
 )
 
 # Canonical names, aliases, and which ones this release can read tokens from.
@@ -332,6 +333,28 @@ NAMES = (
     "refresh_json_key",
 )
 PREFIXES = ("jwt_header_prefix", "public_claim_namespace", "private_claim_prefix", "jwt_query_param_value_prefix")
+
+
+def session_values(config: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
+    """``track_sessions`` / ``max_sessions`` (issue 17), checked once the store is known."""
+    track = as_bool(config["track_sessions"], "track_sessions")
+    cap = as_positive_int(config["max_sessions"], "max_sessions")
+    if track:
+        if not values["use_blocklist"]:
+            raise ConfigurationError("track_sessions: needs use_blocklist = True (ended sessions are revoked).")
+        if set(values["blocklist_token_types"]) != {"access", "refresh"}:
+            raise ConfigurationError(
+                "track_sessions: needs blocklist_token_types to include 'access' and 'refresh' "
+                "(an ended session's access tokens must stop at once)."
+            )
+        store = values["blocklist"]
+        if not isinstance(store, SessionStore):
+            name = "only a token_in_blocklist_loader" if store is None else type(store).__name__
+            raise ConfigurationError(
+                f"track_sessions: the store keeps the sessions, and {name} cannot; "
+                "use InMemoryBlocklist(), RedisBlocklist(...) or a store with the SessionStore methods."
+            )
+    return {"track_sessions": track, "max_sessions": cap}
 
 
 def accepted_values(encode_nbf: Any, verify_sub: Any, audience: Any, issuer: Any) -> dict[str, Any]:

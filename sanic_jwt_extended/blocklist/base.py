@@ -8,9 +8,10 @@ keeps every store bounded. ``until=None`` keeps the entry forever (tokens withou
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-__all__ = ("Blocklist", "RevocationState")
+__all__ = ("Blocklist", "RevocationState", "SessionRecord", "SessionStore")
 
 
 class RevocationState(enum.Enum):
@@ -52,3 +53,44 @@ class Blocklist(Protocol):
         (not async) method returning the state when it knows it without I/O and ``None``
         otherwise; the request path then skips the coroutine when the answer is VALID.
         """
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    """One session (a refresh family) as a store keeps it. Times are POSIX timestamps.
+
+    ``until``: when its refresh token expires, and the record with it (``None``: never).
+    """
+
+    id: str
+    created: float
+    last_used: float
+    until: float | None
+    user_agent: str | None = None
+    ip: str | None = None
+    label: str | None = None
+
+
+@runtime_checkable
+class SessionStore(Protocol):
+    """The session methods a ``Blocklist`` offers for ``config.track_sessions``.
+
+    Ending a session revokes its family (``revoke_family``) in the same atomic write that
+    drops its record, so a mirror learns it like any revocation. ``end_until`` is how long
+    that family revocation is kept: past it, every token of the session has expired.
+    """
+
+    async def add_session(self, identity: str, record: SessionRecord, cap: int, end_until: float | None) -> list[str]:
+        """Store a new session; end the oldest ones beyond ``cap`` live sessions, returning their ids."""
+
+    async def touch_session(self, identity: str, session_id: str, last_used: float, until: float | None) -> bool:
+        """A refresh: record its time and the new refresh token's expiry; ``False`` if the session is gone."""
+
+    async def end_session(self, identity: str, session_id: str, end_until: float | None) -> bool:
+        """End one session of ``identity``; ``False`` (and nothing written) if it has no such live session."""
+
+    async def list_sessions(self, identity: str) -> list[SessionRecord]:
+        """The live sessions of ``identity``, oldest first."""
+
+    async def drop_sessions(self, identity: str) -> None:
+        """Forget every session record of ``identity`` (after ``revoke_all`` made its tokens worthless)."""

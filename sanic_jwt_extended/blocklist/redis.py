@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ..exceptions import BlocklistUnavailableError, ConfigurationError
 from .base import RevocationState
 from .mirror import Mirror, MirrorState, encode_event
+from .redis_sessions import RedisSessions
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -63,7 +64,7 @@ if ARGV[2] ~= '' then redis.call('PEXPIREAT', KEYS[1], ARGV[2]) else redis.call(
 )
 
 
-class RedisBlocklist:
+class RedisBlocklist(RedisSessions):
     """A ``Blocklist`` in Redis. Give it ``url=`` (a client per event loop is made for you;
     ``cluster=True`` for a Redis Cluster) or a ready ``client=`` (``redis.asyncio.Redis``
     or ``redis.asyncio.cluster.RedisCluster``).
@@ -131,6 +132,8 @@ class RedisBlocklist:
         self._seq = f"{self._prefix}seq"
         self._mirrors: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Mirror] = weakref.WeakKeyDictionary()
         self._last: tuple[asyncio.AbstractEventLoop | None, Mirror | None] = (None, None)
+
+    _EVENT_SCRIPT = _EVENT  # ending a session writes its event as every other write does
 
     def __repr__(self) -> str:
         # The URL may hold a password: never print it.

@@ -146,6 +146,13 @@ def test_printed_walkthrough_runs_as_printed(served: str, served_log: Path) -> N
     assert json.loads(outputs[8]) == {"msg": "Every session of test is revoked"}
     assert json.loads(outputs[9]) == {"msg": "Token has been revoked"}
     assert json.loads(outputs[10]) == {"msg": "Token has been revoked"}
+    # sessions: log out everywhere emptied the list, the new login is the one session
+    (session,) = json.loads(outputs[11])["sessions"]
+    assert session["current"] is True and session["user_agent"].startswith("curl/")
+    assert [json.loads(line) for line in outputs[12].splitlines()] == [
+        {"msg": "Session ended"},
+        {"msg": "Token has been revoked"},
+    ]
 
 
 def test_requests_are_logged_by_default(served: str, served_log: Path) -> None:
