@@ -6,10 +6,10 @@ app: error handler, startup checks, JWKS route, implicit refresh.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from sanic import Sanic
 
@@ -24,15 +24,16 @@ from .hooks import (
     add_jwks_route,
     add_startup_checks,
 )
-from .issuing import EncodeKeyLoader, Issuer, check_encode_key_loader
+from .issuing import Issuer
 from .jwks import RemoteKeys
 from .keys import KeySet
+from .loaders import Loaders
 from .openapi import add_openapi
 from .revocation import Revocation
 from .sessions import LoginOptions, LoginTokens, Session, SessionBook, SessionInfo
 from .settings import Settings
 from .tokens import Token
-from .verification import VERIFIER_ATTR, DecodeKeyLoader, Verifier
+from .verification import VERIFIER_ATTR, Verifier
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -43,24 +44,16 @@ __all__ = ("STATE_ATTR", "JWTManager", "initialized")
 STATE_ATTR = "_sanic_jwt_extended"
 
 _UNSEALED = "the manager is used before its `with JWT.initialize(app)` block ended"
-C = TypeVar("C", bound=Callable[..., Any])
 
 
-class JWTManager:
+class JWTManager(Loaders):
     """Configuration, keys, callbacks and error responses of one Sanic app."""
 
     def __init__(self, app: Sanic[Any, Any]) -> None:
         self.app = app
+        super().__init__()
         self.config = Config.from_app_config(app.config)
         self.handler = Handler()
-        self.identity_callback: Callable[[Any], Any] | None = None
-        self.additional_claims_callback: Callable[[Any], Mapping[str, Any]] | None = None
-        self.additional_headers_callback: Callable[[Any], Mapping[str, Any]] | None = None
-        self.user_lookup_callback: Callable[[Token], Any] | None = None
-        self.claims_verification_callback: Callable[[Token], Any] | None = None
-        self.token_in_blocklist_callback: Callable[[Token], Any] | None = None
-        self.encode_key_callback: EncodeKeyLoader | None = None
-        self.decode_key_callback: DecodeKeyLoader | None = None
         self._settings: Settings | None = None
         self._verifier: Verifier | None = None
         self._issuer: Issuer | None = None
@@ -111,58 +104,6 @@ class JWTManager:
     @property
     def remote_keys(self) -> RemoteKeys | None:
         return self.verifier.remote
-
-    # -- loaders (decorators) ------------------------------------------------------------
-
-    def user_identity_loader(self, fn: C) -> C:
-        """``fn(identity) -> str``: turns what you pass as ``identity`` into the ``sub`` string."""
-        self.identity_callback = fn
-        self._callbacks_changed()
-        return fn
-
-    def additional_claims_loader(self, fn: C) -> C:
-        """``fn(identity) -> dict``: public claims added to every new token (arguments win)."""
-        self.additional_claims_callback = fn
-        self._callbacks_changed()
-        return fn
-
-    def additional_headers_loader(self, fn: C) -> C:
-        """``fn(identity) -> dict``: JOSE headers added to every new token (arguments win)."""
-        self.additional_headers_callback = fn
-        self._callbacks_changed()
-        return fn
-
-    def user_lookup_loader(self, fn: C) -> C:
-        """``fn(token) -> user`` (sync or async) on every protected request.
-
-        The result is ``token.user`` and ``request.ctx.jwt_user``; ``None`` means 401.
-        """
-        self.user_lookup_callback = fn
-        self._callbacks_changed()
-        return fn
-
-    def token_in_blocklist_loader(self, fn: C) -> C:
-        """``fn(token) -> bool`` (sync or async): ``True`` means revoked (401). Needs ``use_blocklist``."""
-        self.token_in_blocklist_callback = fn
-        return fn
-
-    def claims_verification_loader(self, fn: C) -> C:
-        """``fn(token) -> bool`` (sync or async) on every protected request; ``False`` means 400."""
-        self.claims_verification_callback = fn
-        self._callbacks_changed()
-        return fn
-
-    def encode_key_loader(self, fn: C) -> C:
-        """``fn(identity, claims) -> key`` (sync): the signing key of each new token (keys.md)."""
-        self.encode_key_callback = check_encode_key_loader(fn)
-        self._callbacks_changed()
-        return fn
-
-    def decode_key_loader(self, fn: C) -> C:
-        """``fn(unverified_header, unverified_claims) -> key or keys`` (sync or async; keys.md)."""
-        self.decode_key_callback = fn
-        self._callbacks_changed()
-        return fn
 
     def _callbacks_changed(self) -> None:
         # A loader may be registered after the with-block: hand it on (the verifier plans again).
