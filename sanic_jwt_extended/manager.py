@@ -6,9 +6,8 @@ app: error handler, startup checks, JWKS route, implicit refresh.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sanic import Sanic
@@ -24,7 +23,7 @@ from .hooks import (
     add_jwks_route,
     add_startup_checks,
 )
-from .issuing import Issuer
+from .issuing import AccessTokenOptions, Issuer, RefreshTokenOptions, check_options, shows_options
 from .jwks import RemoteKeys
 from .keys import KeySet
 from .loaders import Loaders
@@ -218,58 +217,24 @@ class JWTManager(Loaders):
 
     # -- tokens --------------------------------------------------------------------------
 
-    def create_access_token(
-        self,
-        identity: Any,
-        *,
-        fresh: bool | timedelta | datetime = False,
-        role: str | Sequence[str] | None = None,
-        expires_delta: timedelta | bool | None = None,
-        public_claims: Mapping[str, Any] | None = None,
-        private_claims: Mapping[str, Any] | None = None,
-        additional_headers: Mapping[str, Any] | None = None,
-        iss: str | None = None,
-        aud: str | Sequence[str] | None = None,
-    ) -> str:
-        """A signed access token for ``identity``; ``fresh=True`` right after a password check."""
-        return self.issuer.create(
-            "access",
-            identity,
-            fresh=fresh,
-            role=role,
-            expires_delta=expires_delta,
-            public_claims=public_claims,
-            private_claims=private_claims,
-            additional_headers=additional_headers,
-            iss=iss,
-            aud=aud,
-        )
+    @shows_options(AccessTokenOptions, fresh=False)
+    def create_access_token(self, identity: Any, **options: Unpack[AccessTokenOptions]) -> str:
+        """A signed access token for ``identity``; ``fresh=True`` right after a password check.
 
-    def create_refresh_token(
-        self,
-        identity: Any,
-        *,
-        role: str | Sequence[str] | None = None,
-        expires_delta: timedelta | bool | None = None,
-        public_claims: Mapping[str, Any] | None = None,
-        private_claims: Mapping[str, Any] | None = None,
-        additional_headers: Mapping[str, Any] | None = None,
-        iss: str | None = None,
-        aud: str | Sequence[str] | None = None,
-    ) -> str:
-        """A signed refresh token for ``identity`` (never fresh)."""
-        return self.issuer.create(
-            "refresh",
-            identity,
-            fresh=None,
-            role=role,
-            expires_delta=expires_delta,
-            public_claims=public_claims,
-            private_claims=private_claims,
-            additional_headers=additional_headers,
-            iss=iss,
-            aud=aud,
-        )
+        The options (``AccessTokenOptions``) are keyword arguments, each optional.
+        """
+        check_options("create_access_token", options, AccessTokenOptions)
+        options.setdefault("fresh", False)
+        return self.issuer.create("access", identity, **options)
+
+    @shows_options(RefreshTokenOptions)
+    def create_refresh_token(self, identity: Any, **options: Unpack[RefreshTokenOptions]) -> str:
+        """A signed refresh token for ``identity`` (never fresh).
+
+        The options (``RefreshTokenOptions``) are keyword arguments, each optional.
+        """
+        check_options("create_refresh_token", options, RefreshTokenOptions)
+        return self.issuer.create("refresh", identity, **options)
 
     def decode_token(self, raw_jwt: str, *, allow_expired: bool = False) -> Token:
         """Verify ``raw_jwt`` (signature, exp/nbf/iat, aud, iss, claims; not exp if ``allow_expired``)."""
