@@ -13,39 +13,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from multidict import istr
-
 from .app_config import unknown_keys
 from .exceptions import ConfigurationError
-from .key_loading import load_keys
-from .keys import KeySet
+from .sealing import build_settings
 from .settings import Settings
-from .validate import (
-    NAMES,
-    PREFIXES,
-    TOKEN_LOCATIONS,
-    accepted_values,
-    as_audience,
-    as_bool,
-    as_choice,
-    as_leeway,
-    as_lifetime,
-    as_log_level,
-    as_methods,
-    as_name,
-    as_non_negative_int,
-    as_positive_int,
-    as_str_list,
-    as_string,
-    blocklist_store,
-    blocklist_values,
-    check_claims,
-    cookie_values,
-    jwks_values,
-    normalize_locations,
-    report_app_config,
-    session_values,
-)
+from .validate import TOKEN_LOCATIONS, normalize_locations
 
 __all__ = ("TOKEN_LOCATIONS", "Config", "normalize_locations")
 
@@ -257,86 +229,10 @@ class Config:
         ``blocklist_loader``: a ``token_in_blocklist_loader`` is registered (then no default
         store is made).
         """
-        keys = self._load_keys()
         raw = {name: getattr(self, name) for name in _FIELD_NAMES}
-        values: dict[str, Any] = {
-            **self._key_values(keys),
-            **self._token_values(),
-            **self._names(),
-            **jwks_values(raw, keys),
-        }
-        values.update(cookie_values(raw, values))
-        values.update(blocklist_values(raw))
-        values["strict_config"] = report_app_config(self._app_config_problems, raw["strict_config"])
-        values["blocklist"] = blocklist_store(values, self.blocklist, blocklist_loader)
-        values.update(session_values(raw, values))
-        check_claims(values)
-        required = ("iat", "jti", "type", values["identity_claim"], *(("exp",) if values["require_exp"] else ()))
-        settings = Settings(
-            keys=keys,
-            **values,
-            # Built once: an istr spares multidict the case-folding of the name on every lookup.
-            header_keys=(istr(values["jwt_header_key"]), istr(values["refresh_jwt_header_key"])),
-            required_claims=required,
-            # Tokens carry a CSRF value only when they may travel in cookies.
-            csrf_claims=values["csrf_protect"] and "cookies" in values["token_location"],
-        )
+        settings = build_settings(raw, self._app_config_problems, blocklist_loader=blocklist_loader)
         self._settings = settings
         return settings
-
-    def _load_keys(self) -> KeySet:
-        return load_keys(
-            algorithm=self.algorithm,
-            decode_algorithms=as_str_list(self.decode_algorithms, "decode_algorithms"),
-            secret_key=self.secret_key,
-            private_key=self.private_key,
-            public_key=self.public_key,
-            allow_weak_secret=as_bool(self.allow_weak_secret, "allow_weak_secret"),
-            key_id=None if self.key_id is None else as_name(self.key_id, "key_id"),
-            decode_keys=self.decode_keys,
-            remote=self.jwks_url is not None,
-        )
-
-    def _key_values(self, keys: KeySet) -> dict[str, Any]:
-        return {
-            "secret_key": self.secret_key,
-            "algorithm": keys.algorithm,
-            "private_key": self.private_key,
-            "public_key": self.public_key,
-            "decode_algorithms": keys.decode_algorithms,
-            "key_id": self.key_id,
-            "decode_keys": self.decode_keys,
-            "allow_weak_secret": self.allow_weak_secret,
-        }
-
-    def _token_values(self) -> dict[str, Any]:
-        return {
-            "leeway": as_leeway(self.leeway),
-            "access_token_expires": as_lifetime(self.access_token_expires, "access_token_expires"),
-            "refresh_token_expires": as_lifetime(self.refresh_token_expires, "refresh_token_expires"),
-            "require_exp": as_bool(self.require_exp, "require_exp"),
-            "use_acl": as_bool(self.use_acl, "use_acl"),
-            "token_location": normalize_locations(self.token_location, "token_location"),
-            "default_aud": as_audience(self.default_aud),
-            "default_iss": None if self.default_iss is None else as_name(self.default_iss, "default_iss"),
-            "invalid_token_status": as_choice(self.invalid_token_status, "invalid_token_status", (400, 401, 422)),
-            "max_token_bytes": as_positive_int(self.max_token_bytes, "max_token_bytes"),
-            "verify_cache_size": as_non_negative_int(self.verify_cache_size, "verify_cache_size"),
-            "exempt_methods": as_methods(self.exempt_methods),
-            **accepted_values(self.encode_nbf, self.verify_sub, self.decode_audience, self.decode_issuer),
-            "auth_failure_log_level": as_log_level(self.auth_failure_log_level, "auth_failure_log_level"),
-        }
-
-    def _names(self) -> dict[str, Any]:
-        values: dict[str, Any] = {
-            name: as_bool(getattr(self, name), name) for name in ("cookie_secure", "session_cookie", "csrf_check_form")
-        }
-        values.update((name, as_name(getattr(self, name), name)) for name in NAMES)
-        values.update((name, as_string(getattr(self, name), name)) for name in PREFIXES)
-        prefix = values["jwt_header_prefix"]
-        if prefix != prefix.strip() or " " in prefix:
-            raise ConfigurationError("jwt_header_prefix: must be one word without spaces, e.g. 'Bearer', or ''.")
-        return values
 
 
 _FIELD_NAMES = tuple(f.name for f in dataclasses.fields(Config) if not f.name.startswith("_"))

@@ -5,19 +5,20 @@ from __future__ import annotations
 
 import gc
 import weakref
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sanic import Request
 from sanic.exceptions import SanicException
 
 from .exceptions import ConfigurationError
+from .issuing import AccessTokenOptions, RefreshTokenOptions, shows_options
 from .manager import JWTManager, initialized
 
 if TYPE_CHECKING:
     from sanic import Sanic
+    from typing_extensions import Unpack
 
     from .tokens import Token
 
@@ -73,56 +74,16 @@ class JWT:
         )
 
     @classmethod
-    def create_access_token(
-        cls,
-        identity: Any,
-        *,
-        fresh: bool | timedelta | datetime = False,
-        role: str | Sequence[str] | None = None,
-        expires_delta: timedelta | bool | None = None,
-        public_claims: Mapping[str, Any] | None = None,
-        private_claims: Mapping[str, Any] | None = None,
-        additional_headers: Mapping[str, Any] | None = None,
-        iss: str | None = None,
-        aud: str | Sequence[str] | None = None,
-    ) -> str:
+    @shows_options(AccessTokenOptions, fresh=False)
+    def create_access_token(cls, identity: Any, **options: Unpack[AccessTokenOptions]) -> str:
         """``JWTManager.create_access_token`` on the app serving this request (or the only one)."""
-        return cls._resolve().create_access_token(
-            identity,
-            fresh=fresh,
-            role=role,
-            expires_delta=expires_delta,
-            public_claims=public_claims,
-            private_claims=private_claims,
-            additional_headers=additional_headers,
-            iss=iss,
-            aud=aud,
-        )
+        return cls._resolve().create_access_token(identity, **options)
 
     @classmethod
-    def create_refresh_token(
-        cls,
-        identity: Any,
-        *,
-        role: str | Sequence[str] | None = None,
-        expires_delta: timedelta | bool | None = None,
-        public_claims: Mapping[str, Any] | None = None,
-        private_claims: Mapping[str, Any] | None = None,
-        additional_headers: Mapping[str, Any] | None = None,
-        iss: str | None = None,
-        aud: str | Sequence[str] | None = None,
-    ) -> str:
+    @shows_options(RefreshTokenOptions)
+    def create_refresh_token(cls, identity: Any, **options: Unpack[RefreshTokenOptions]) -> str:
         """``JWTManager.create_refresh_token`` on the app serving this request (or the only one)."""
-        return cls._resolve().create_refresh_token(
-            identity,
-            role=role,
-            expires_delta=expires_delta,
-            public_claims=public_claims,
-            private_claims=private_claims,
-            additional_headers=additional_headers,
-            iss=iss,
-            aud=aud,
-        )
+        return cls._resolve().create_refresh_token(identity, **options)
 
     @classmethod
     def decode_token(cls, raw_jwt: str, *, allow_expired: bool = False) -> Token:

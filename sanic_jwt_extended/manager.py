@@ -6,10 +6,9 @@ app: error handler, startup checks, JWKS route, implicit refresh.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from sanic import Sanic
 
@@ -24,15 +23,16 @@ from .hooks import (
     add_jwks_route,
     add_startup_checks,
 )
-from .issuing import EncodeKeyLoader, Issuer, check_encode_key_loader
+from .issuing import AccessTokenOptions, Issuer, RefreshTokenOptions, check_options, shows_options
 from .jwks import RemoteKeys
 from .keys import KeySet
+from .loaders import Loaders
 from .openapi import add_openapi
 from .revocation import Revocation
 from .sessions import LoginOptions, LoginTokens, Session, SessionBook, SessionInfo
 from .settings import Settings
 from .tokens import Token
-from .verification import VERIFIER_ATTR, DecodeKeyLoader, Verifier
+from .verification import VERIFIER_ATTR, Verifier
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -43,24 +43,16 @@ __all__ = ("STATE_ATTR", "JWTManager", "initialized")
 STATE_ATTR = "_sanic_jwt_extended"
 
 _UNSEALED = "the manager is used before its `with JWT.initialize(app)` block ended"
-C = TypeVar("C", bound=Callable[..., Any])
 
 
-class JWTManager:
+class JWTManager(Loaders):
     """Configuration, keys, callbacks and error responses of one Sanic app."""
 
     def __init__(self, app: Sanic[Any, Any]) -> None:
         self.app = app
+        super().__init__()
         self.config = Config.from_app_config(app.config)
         self.handler = Handler()
-        self.identity_callback: Callable[[Any], Any] | None = None
-        self.additional_claims_callback: Callable[[Any], Mapping[str, Any]] | None = None
-        self.additional_headers_callback: Callable[[Any], Mapping[str, Any]] | None = None
-        self.user_lookup_callback: Callable[[Token], Any] | None = None
-        self.claims_verification_callback: Callable[[Token], Any] | None = None
-        self.token_in_blocklist_callback: Callable[[Token], Any] | None = None
-        self.encode_key_callback: EncodeKeyLoader | None = None
-        self.decode_key_callback: DecodeKeyLoader | None = None
         self._settings: Settings | None = None
         self._verifier: Verifier | None = None
         self._issuer: Issuer | None = None
@@ -111,58 +103,6 @@ class JWTManager:
     @property
     def remote_keys(self) -> RemoteKeys | None:
         return self.verifier.remote
-
-    # -- loaders (decorators) ------------------------------------------------------------
-
-    def user_identity_loader(self, fn: C) -> C:
-        """``fn(identity) -> str``: turns what you pass as ``identity`` into the ``sub`` string."""
-        self.identity_callback = fn
-        self._callbacks_changed()
-        return fn
-
-    def additional_claims_loader(self, fn: C) -> C:
-        """``fn(identity) -> dict``: public claims added to every new token (arguments win)."""
-        self.additional_claims_callback = fn
-        self._callbacks_changed()
-        return fn
-
-    def additional_headers_loader(self, fn: C) -> C:
-        """``fn(identity) -> dict``: JOSE headers added to every new token (arguments win)."""
-        self.additional_headers_callback = fn
-        self._callbacks_changed()
-        return fn
-
-    def user_lookup_loader(self, fn: C) -> C:
-        """``fn(token) -> user`` (sync or async) on every protected request.
-
-        The result is ``token.user`` and ``request.ctx.jwt_user``; ``None`` means 401.
-        """
-        self.user_lookup_callback = fn
-        self._callbacks_changed()
-        return fn
-
-    def token_in_blocklist_loader(self, fn: C) -> C:
-        """``fn(token) -> bool`` (sync or async): ``True`` means revoked (401). Needs ``use_blocklist``."""
-        self.token_in_blocklist_callback = fn
-        return fn
-
-    def claims_verification_loader(self, fn: C) -> C:
-        """``fn(token) -> bool`` (sync or async) on every protected request; ``False`` means 400."""
-        self.claims_verification_callback = fn
-        self._callbacks_changed()
-        return fn
-
-    def encode_key_loader(self, fn: C) -> C:
-        """``fn(identity, claims) -> key`` (sync): the signing key of each new token (keys.md)."""
-        self.encode_key_callback = check_encode_key_loader(fn)
-        self._callbacks_changed()
-        return fn
-
-    def decode_key_loader(self, fn: C) -> C:
-        """``fn(unverified_header, unverified_claims) -> key or keys`` (sync or async; keys.md)."""
-        self.decode_key_callback = fn
-        self._callbacks_changed()
-        return fn
 
     def _callbacks_changed(self) -> None:
         # A loader may be registered after the with-block: hand it on (the verifier plans again).
@@ -277,58 +217,24 @@ class JWTManager:
 
     # -- tokens --------------------------------------------------------------------------
 
-    def create_access_token(
-        self,
-        identity: Any,
-        *,
-        fresh: bool | timedelta | datetime = False,
-        role: str | Sequence[str] | None = None,
-        expires_delta: timedelta | bool | None = None,
-        public_claims: Mapping[str, Any] | None = None,
-        private_claims: Mapping[str, Any] | None = None,
-        additional_headers: Mapping[str, Any] | None = None,
-        iss: str | None = None,
-        aud: str | Sequence[str] | None = None,
-    ) -> str:
-        """A signed access token for ``identity``; ``fresh=True`` right after a password check."""
-        return self.issuer.create(
-            "access",
-            identity,
-            fresh=fresh,
-            role=role,
-            expires_delta=expires_delta,
-            public_claims=public_claims,
-            private_claims=private_claims,
-            additional_headers=additional_headers,
-            iss=iss,
-            aud=aud,
-        )
+    @shows_options(AccessTokenOptions, fresh=False)
+    def create_access_token(self, identity: Any, **options: Unpack[AccessTokenOptions]) -> str:
+        """A signed access token for ``identity``; ``fresh=True`` right after a password check.
 
-    def create_refresh_token(
-        self,
-        identity: Any,
-        *,
-        role: str | Sequence[str] | None = None,
-        expires_delta: timedelta | bool | None = None,
-        public_claims: Mapping[str, Any] | None = None,
-        private_claims: Mapping[str, Any] | None = None,
-        additional_headers: Mapping[str, Any] | None = None,
-        iss: str | None = None,
-        aud: str | Sequence[str] | None = None,
-    ) -> str:
-        """A signed refresh token for ``identity`` (never fresh)."""
-        return self.issuer.create(
-            "refresh",
-            identity,
-            fresh=None,
-            role=role,
-            expires_delta=expires_delta,
-            public_claims=public_claims,
-            private_claims=private_claims,
-            additional_headers=additional_headers,
-            iss=iss,
-            aud=aud,
-        )
+        The options (``AccessTokenOptions``) are keyword arguments, each optional.
+        """
+        check_options("create_access_token", options, AccessTokenOptions)
+        options.setdefault("fresh", False)
+        return self.issuer.create("access", identity, **options)
+
+    @shows_options(RefreshTokenOptions)
+    def create_refresh_token(self, identity: Any, **options: Unpack[RefreshTokenOptions]) -> str:
+        """A signed refresh token for ``identity`` (never fresh).
+
+        The options (``RefreshTokenOptions``) are keyword arguments, each optional.
+        """
+        check_options("create_refresh_token", options, RefreshTokenOptions)
+        return self.issuer.create("refresh", identity, **options)
 
     def decode_token(self, raw_jwt: str, *, allow_expired: bool = False) -> Token:
         """Verify ``raw_jwt`` (signature, exp/nbf/iat, aud, iss, claims; not exp if ``allow_expired``)."""

@@ -9,8 +9,6 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from .blocklist.base import Blocklist, SessionStore
-from .blocklist.memory import InMemoryBlocklist
 from .claims import RESERVED_CLAIMS
 from .exceptions import ConfigurationError
 
@@ -38,20 +36,15 @@ __all__ = (
     "as_seconds",
     "as_str_list",
     "as_string",
-    "blocklist_store",
-    "blocklist_values",
     "check_claims",
-    "cookie_values",
     "jwks_values",
     "normalize_locations",
     "report_app_config",
-    "session_values",
 )
 
 # Canonical names, aliases, and which ones this release can read tokens from.
 TOKEN_LOCATIONS = ("headers", "cookies", "query_string", "json")
 _LOCATION_ALIASES = {"header": "headers", "cookie": "cookies", "query": "query_string"}
-_SAMESITE = ("Strict", "Lax", "None")
 _HTTP_TOKEN = re.compile(r"[A-Z][A-Z0-9!#$%&'*+.^_`|~-]*")
 
 logger = logging.getLogger("sanic_jwt_extended")
@@ -76,76 +69,6 @@ def jwks_values(config: Mapping[str, Any], keys: KeySet) -> dict[str, Any]:
         "jwks_max_bytes": as_positive_int(config["jwks_max_bytes"], "jwks_max_bytes"),
         "jwks_max_keys": as_positive_int(config["jwks_max_keys"], "jwks_max_keys"),
     }
-
-
-def blocklist_values(config: Mapping[str, Any]) -> dict[str, Any]:
-    use = as_bool(config["use_blocklist"], "use_blocklist")
-    rotation = as_bool(config["refresh_token_rotation"], "refresh_token_rotation")
-    types = as_str_list(config["blocklist_token_types"], "blocklist_token_types") or ()
-    if not set(types) <= {"access", "refresh"}:
-        raise ConfigurationError(f"blocklist_token_types: choose from 'access' and 'refresh', got {list(types)}.")
-    store = config["blocklist"]
-    if store is not None and not isinstance(store, Blocklist):
-        raise ConfigurationError(
-            f"blocklist: {type(store).__name__} does not implement the Blocklist protocol; "
-            "use InMemoryBlocklist(), RedisBlocklist(...) or your own implementation."
-        )
-    if store is not None and not use:
-        raise ConfigurationError("blocklist: is set but use_blocklist is False; set use_blocklist = True.")
-    if rotation and not use:
-        raise ConfigurationError("refresh_token_rotation: needs use_blocklist = True (used tokens are remembered).")
-    if rotation and "refresh" not in types:
-        raise ConfigurationError("refresh_token_rotation: needs 'refresh' in blocklist_token_types.")
-    return {
-        "use_blocklist": use,
-        "refresh_token_rotation": rotation,
-        "blocklist_token_types": tuple(types),
-        "blocklist_unavailable": as_choice(
-            config["blocklist_unavailable"], "blocklist_unavailable", ("fail_closed", "fail_open")
-        ),
-    }
-
-
-def cookie_values(config: Mapping[str, Any], values: dict[str, Any]) -> dict[str, Any]:
-    cookies = "cookies" in values["token_location"]
-    out: dict[str, Any] = {
-        "cookie_samesite": as_choice(config["cookie_samesite"], "cookie_samesite", _SAMESITE),
-        "csrf_protect": as_bool(config["csrf_protect"], "csrf_protect"),
-        "csrf_request_methods": tuple(
-            method.upper() for method in as_str_list(config["csrf_request_methods"], "csrf_request_methods") or ()
-        ),
-        "cookie_max_age": as_max_age(config["cookie_max_age"]),
-        "implicit_refresh": None
-        if config["implicit_refresh"] is None
-        else as_lifetime(config["implicit_refresh"], "implicit_refresh"),
-    }
-    out["csrf_in_cookies"] = as_bool(config["csrf_in_cookies"], "csrf_in_cookies")
-    # One name per token type, resolved once: the CSRF check only picks one of two strings.
-    for kind in ("access", "refresh"):
-        for part in ("header", "field"):
-            option, fallback = f"{kind}_csrf_{part}_name", values[f"csrf_{part}_name"]
-            out[option] = fallback if config[option] is None else as_name(config[option], option)
-    out["csrf_names_per_type"] = (out["access_csrf_header_name"], out["access_csrf_field_name"]) != (
-        out["refresh_csrf_header_name"],
-        out["refresh_csrf_field_name"],
-    )
-    out["cookie_domain"] = (
-        None if config["cookie_domain"] is None else as_name(config["cookie_domain"], "cookie_domain")
-    )
-    if out["cookie_samesite"] == "None" and not values["cookie_secure"]:
-        raise ConfigurationError(
-            'cookie_samesite: "None" needs cookie_secure = True (browsers drop insecure SameSite=None cookies).'
-        )
-    if out["cookie_max_age"] is not None and values["session_cookie"]:
-        raise ConfigurationError("cookie_max_age: is ignored while session_cookie is True; set session_cookie = False.")
-    if out["implicit_refresh"] is False:
-        raise ConfigurationError("implicit_refresh: must be a positive timedelta (or seconds), or None for off.")
-    if out["implicit_refresh"] is not None and not cookies:
-        raise ConfigurationError("implicit_refresh: refreshes cookies, so token_location must include 'cookies'.")
-    if out["implicit_refresh"] is not None and out["csrf_protect"] and not out["csrf_in_cookies"]:
-        # A reissued token carries a new CSRF value the page could not learn.
-        raise ConfigurationError("csrf_in_cookies: implicit_refresh needs the CSRF cookies; keep it True.")
-    return out
 
 
 def report_app_config(problems: tuple[str, ...], strict: Any) -> bool:
@@ -288,17 +211,6 @@ def as_audience(value: Any) -> str | tuple[str, ...] | None:
     return names
 
 
-def blocklist_store(values: dict[str, Any], store: Any, blocklist_loader: bool) -> Any:
-    if not values["use_blocklist"]:
-        if blocklist_loader:
-            raise ConfigurationError(
-                "use_blocklist: a token_in_blocklist_loader is registered; set use_blocklist = True."
-            )
-        return None
-    # One process, no setup: the default store when nothing else answers.
-    return InMemoryBlocklist() if store is None and not blocklist_loader else store
-
-
 def check_claims(values: dict[str, Any]) -> None:
     if values["identity_claim"] in RESERVED_CLAIMS:
         raise ConfigurationError(f"identity_claim: {values['identity_claim']!r} is a reserved claim.")
@@ -333,28 +245,6 @@ NAMES = (
     "refresh_json_key",
 )
 PREFIXES = ("jwt_header_prefix", "public_claim_namespace", "private_claim_prefix", "jwt_query_param_value_prefix")
-
-
-def session_values(config: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
-    """``track_sessions`` / ``max_sessions`` (issue 17), checked once the store is known."""
-    track = as_bool(config["track_sessions"], "track_sessions")
-    cap = as_positive_int(config["max_sessions"], "max_sessions")
-    if track:
-        if not values["use_blocklist"]:
-            raise ConfigurationError("track_sessions: needs use_blocklist = True (ended sessions are revoked).")
-        if set(values["blocklist_token_types"]) != {"access", "refresh"}:
-            raise ConfigurationError(
-                "track_sessions: needs blocklist_token_types to include 'access' and 'refresh' "
-                "(an ended session's access tokens must stop at once)."
-            )
-        store = values["blocklist"]
-        if not isinstance(store, SessionStore):
-            name = "only a token_in_blocklist_loader" if store is None else type(store).__name__
-            raise ConfigurationError(
-                f"track_sessions: the store keeps the sessions, and {name} cannot; "
-                "use InMemoryBlocklist(), RedisBlocklist(...) or a store with the SessionStore methods."
-            )
-    return {"track_sessions": track, "max_sessions": cap}
 
 
 def accepted_values(encode_nbf: Any, verify_sub: Any, audience: Any, issuer: Any) -> dict[str, Any]:

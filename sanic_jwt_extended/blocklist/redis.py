@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ..exceptions import BlocklistUnavailableError, ConfigurationError
 from .base import RevocationState
 from .mirror import Mirror, MirrorState, encode_event
+from .redis_clients import RedisClients
 from .redis_sessions import RedisSessions
 
 if TYPE_CHECKING:
@@ -89,43 +90,18 @@ class RedisBlocklist(RedisSessions):
     ) -> None:
         if (url is None) == (client is None):
             raise ConfigurationError("blocklist: RedisBlocklist needs exactly one of url= or client=.")
-        if health_check_interval is not None:
-            warnings.warn(
-                "RedisBlocklist(health_check_interval=) is replaced by mirror_max_lag=, the staleness bound",
-                DeprecationWarning,
-                stacklevel=2,
-            )
-            if mirror_max_lag is None:
-                # The old mirror noticed a dead link within about twice the interval.
-                mirror_max_lag = min(1.0, 2 * health_check_interval)
-        if mirror_max_lag is None:
-            mirror_max_lag = 1.0
-        if not mirror_max_lag > 0:
-            raise ConfigurationError("blocklist: RedisBlocklist(mirror_max_lag=) must be a positive number of seconds.")
+        self.local_mirror = local_mirror
+        self.mirror_max_lag = _mirror_max_lag(mirror_max_lag, health_check_interval)
         if not isinstance(stream_maxlen, int) or stream_maxlen < 100:
             raise ConfigurationError("blocklist: RedisBlocklist(stream_maxlen=) must be an integer of at least 100.")
         if cluster and client is not None:
             raise ConfigurationError("blocklist: cluster=True goes with url=; a client= is used as it is.")
-        try:
-            import redis.asyncio  # noqa: F401 - fail at startup, not on the first request
-            from redis.asyncio.cluster import RedisCluster
-        except ImportError as error:
-            raise ConfigurationError(
-                "blocklist: RedisBlocklist needs the redis package: pip install 'sanic-jwt-extended[redis]'."
-            ) from error
-        self._url = url
-        self._client = client
-        self._cluster = cluster or isinstance(client, RedisCluster)
+        self._clients = RedisClients(url, client, cluster=cluster, timeout=socket_timeout)
         # On a cluster every key shares the hash tag {prefix}: one slot, so a write and its
         # event stay one atomic script, and a check one round trip.
-        self._prefix = key_prefix if not self._cluster or _has_hash_tag(key_prefix) else "{" + key_prefix + "}"
+        cluster = self._clients.cluster
+        self._prefix = key_prefix if not cluster or _has_hash_tag(key_prefix) else "{" + key_prefix + "}"
         self._timeout = socket_timeout
-        # A redis.asyncio connection belongs to the loop that opened it; tests and some
-        # servers run several loops, so a URL gets one client per loop.
-        self._per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
-        self._mirror_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
-        self.local_mirror = local_mirror
-        self.mirror_max_lag = float(mirror_max_lag)
         self._maxlen = str(stream_maxlen)
         self._channel = f"{key_prefix}events"
         self._stream = f"{self._prefix}stream"
@@ -151,7 +127,7 @@ class RedisBlocklist(RedisSessions):
             # The blocking read times out well inside the lag (an idle stream must still
             # prove the link alive) and inside the socket timeout.
             block = min(self.mirror_max_lag / 4, self._timeout / 2)
-            mirror = Mirror(self._mirror_client(), self._prefix, self._stream, self._seq, self.mirror_max_lag, block)
+            mirror = Mirror(self._clients.mirror(), self._prefix, self._stream, self._seq, self.mirror_max_lag, block)
             self._mirrors[loop] = mirror
             mirror.start()
         self._last = (loop, mirror)
@@ -180,45 +156,7 @@ class RedisBlocklist(RedisSessions):
 
     def client(self) -> Any:
         """The Redis client for the running event loop."""
-        if self._client is not None:
-            return self._client
-        loop = asyncio.get_running_loop()
-        client = self._per_loop.get(loop)
-        if client is None:
-            from redis.asyncio.retry import Retry
-            from redis.backoff import NoBackoff
-            from redis.exceptions import ConnectionError as RedisConnectionError
-
-            # One immediate retry: after a Redis restart the pooled connections are dead, and
-            # the first command on each would otherwise fail although Redis is back.
-            client = self._connect(retry=Retry(NoBackoff(), 1), retry_on_error=[RedisConnectionError])
-            self._per_loop[loop] = client
-        return client
-
-    def _mirror_client(self) -> Any:
-        """The mirror's own connection (URL form): no silent retries, so every drop is seen
-        and counted; resuming is the mirror's job, by stream ID."""
-        if self._client is not None:
-            return self._client
-        loop = asyncio.get_running_loop()
-        client = self._mirror_clients.get(loop)
-        if client is None:
-            from redis.asyncio.retry import Retry
-            from redis.backoff import NoBackoff
-
-            client = self._connect(retry=Retry(NoBackoff(), 0))
-            self._mirror_clients[loop] = client
-        return client
-
-    def _connect(self, **options: Any) -> Any:
-        timeouts = {"socket_timeout": self._timeout, "socket_connect_timeout": self._timeout}
-        if self._cluster:
-            from redis.asyncio.cluster import RedisCluster
-
-            return RedisCluster.from_url(str(self._url), **timeouts, **options)
-        from redis.asyncio import from_url
-
-        return from_url(str(self._url), **timeouts, **options)
+        return self._clients.commands()
 
     def _key(self, kind: str, name: str) -> str:
         return f"{self._prefix}{kind}:{name}"
@@ -302,10 +240,24 @@ class RedisBlocklist(RedisSessions):
             self._last = (None, None)
         if mirror is not None:
             await mirror.stop()
-        for clients in (self._mirror_clients, self._per_loop):
-            client = clients.pop(loop, None)
-            if client is not None:
-                await client.aclose()
+        await self._clients.close(loop)
+
+
+def _mirror_max_lag(mirror_max_lag: float | None, health_check_interval: float | None) -> float:
+    if health_check_interval is not None:
+        warnings.warn(
+            "RedisBlocklist(health_check_interval=) is replaced by mirror_max_lag=, the staleness bound",
+            DeprecationWarning,
+            stacklevel=3,  # the caller of RedisBlocklist(...)
+        )
+        if mirror_max_lag is None:
+            # The old mirror noticed a dead link within about twice the interval.
+            mirror_max_lag = min(1.0, 2 * health_check_interval)
+    if mirror_max_lag is None:
+        mirror_max_lag = 1.0
+    if not mirror_max_lag > 0:
+        raise ConfigurationError("blocklist: RedisBlocklist(mirror_max_lag=) must be a positive number of seconds.")
+    return float(mirror_max_lag)
 
 
 def _has_hash_tag(prefix: str) -> bool:
