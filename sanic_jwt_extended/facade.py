@@ -18,7 +18,9 @@ from .manager import JWTManager, initialized
 
 if TYPE_CHECKING:
     from sanic import Sanic
+    from typing_extensions import Unpack
 
+    from .sessions import LoginOptions, LoginTokens, SessionInfo
     from .tokens import Token
 
 __all__ = ("JWT", "get_csrf_token")
@@ -123,6 +125,13 @@ class JWT:
             iss=iss,
             aud=aud,
         )
+
+    @classmethod
+    async def login(
+        cls, identity: Any, info: SessionInfo | None = None, **options: Unpack[LoginOptions]
+    ) -> LoginTokens:
+        """``JWTManager.login`` on the app serving this request (or the only one): start a session."""
+        return await cls._resolve("login").login(identity, info, **options)
 
     @classmethod
     def decode_token(cls, raw_jwt: str, *, allow_expired: bool = False) -> Token:
