@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from .revocation import Revocation
     from .tokens import Token
 
-__all__ = ("SESSION_ENDED", "LoginOptions", "LoginTokens", "Session", "SessionBook", "SessionInfo")
+__all__ = ("ENDED_REASONS", "SESSION_ENDED", "LoginOptions", "LoginTokens", "Session", "SessionBook", "SessionInfo")
 
 # The signal (events.py) told of every ended session, with why: one of ENDED_REASONS.
 SESSION_ENDED = "jwt.session.ended"

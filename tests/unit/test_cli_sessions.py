@@ -14,7 +14,7 @@ import pytest
 
 from sanic_jwt_extended import JWTManager
 
-from ..helpers import SECRET, Client, free_port
+from ..helpers import SECRET, bearer, free_port
 
 APP_MODULE = f"""
 import os
@@ -121,15 +121,30 @@ def test_login_starts_a_real_session_in_a_shared_store(
     import sessions_cli_app  # type: ignore[import-not-found]
 
     app = sessions_cli_app.redis_app()
-    client = Client(app)
-    me = client.get("/me", printed["access_token"])
-    assert (me.status, me.json) == (200, {"session": printed["session_id"], "roles": ["admin"], "fresh": True})
-    assert client.post("/refresh", printed["refresh_token"]).status == 200
     manager = JWTManager.get(app)
-    [session] = asyncio.run(manager.sessions("alice"))
-    assert (session.id, session.label) == (printed["session_id"], "sanic-jwt-extended CLI")
-    assert asyncio.run(manager.end_session("alice", session.id))
-    assert client.get("/me", printed["access_token"]).status == 401
+
+    async def server_side() -> None:
+        # One event loop for every call, and the store closed in it.
+        try:
+            _, me = await app.asgi_client.get("/me", headers=bearer(printed["access_token"]))
+            assert (me.status, me.json) == (200, {"session": printed["session_id"], "roles": ["admin"], "fresh": True})
+            _, rotated = await app.asgi_client.post("/refresh", headers=bearer(printed["refresh_token"]))
+            assert rotated.status == 200
+            [session] = await manager.sessions("alice")
+            assert (session.id, session.label) == (printed["session_id"], "sanic-jwt-extended CLI")
+            assert await manager.end_session("alice", session.id)
+            _, refused = await app.asgi_client.get("/me", headers=bearer(printed["access_token"]))
+            assert refused.status == 401
+        finally:
+            await _close(manager)
+
+    asyncio.run(asyncio.wait_for(server_side(), timeout=30))
+
+
+async def _close(manager: JWTManager) -> None:
+    revocation = manager.revocation
+    assert revocation is not None and revocation.store is not None
+    await revocation.store.close()  # type: ignore[attr-defined]
 
 
 def test_login_with_the_store_down_fails_cleanly(module_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
