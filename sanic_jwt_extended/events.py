@@ -21,6 +21,7 @@ from sanic.exceptions import SanicException
 from sanic_routing.exceptions import NotFound
 
 from .exceptions import CORSPreflight, JWTExtendedException
+from .sessions import SESSION_ENDED
 
 if TYPE_CHECKING:
     from sanic import Sanic
@@ -33,6 +34,7 @@ __all__ = (
     "EVENTS",
     "IDENTITY_REVOKED",
     "REFRESH_REUSED",
+    "SESSION_ENDED",
     "TOKEN_REVOKED",
     "Events",
 )
@@ -42,7 +44,7 @@ AUTH_SUCCEEDED = "jwt.auth.succeeded"
 TOKEN_REVOKED = "jwt.token.revoked"
 IDENTITY_REVOKED = "jwt.identity.revoked"
 REFRESH_REUSED = "jwt.refresh.reused"
-EVENTS = (AUTH_FAILED, AUTH_SUCCEEDED, TOKEN_REVOKED, IDENTITY_REVOKED, REFRESH_REUSED)
+EVENTS = (AUTH_FAILED, AUTH_SUCCEEDED, TOKEN_REVOKED, IDENTITY_REVOKED, REFRESH_REUSED, SESSION_ENDED)
 
 # A child of the package logger: apps can route (or silence) auth failures on their own.
 auth_logger = logging.getLogger("sanic_jwt_extended.auth")
@@ -79,51 +81,15 @@ class Events:
         log = auth_logger.isEnabledFor(self.log_level)
         if not log and AUTH_FAILED not in self.listened:
             return
-        ctx = request.ctx
-        # The token verified for this request, if any: set by the verifier on the error, or
-        # already published when the error comes from the view (a reused refresh token).
-        token: Token | None = exception.token if exception.token is not None else getattr(ctx, "token", None)
-        location = exception.location or (getattr(ctx, "jwt_location", None) if token is not None else None)
-        jti, identity = (None, None) if token is None else (token.jti, token.identity)
-        route, path = request.name, request.path
+        context = _failure_context(request, exception, status)
         if log:
             auth_logger.log(
                 self.log_level,
                 "authentication failed: reason=%s code=%s status=%d route=%s path=%r location=%s jti=%r identity=%r",
-                exception.handler_name,
-                exception.code,
-                status,
-                route,
-                path,
-                location,
-                jti,
-                identity,
-                extra={
-                    "jwt_reason": exception.handler_name,
-                    "jwt_code": exception.code,
-                    "jwt_status": status,
-                    "jwt_route": route,
-                    "jwt_path": path,
-                    "jwt_location": location,
-                    "jwt_jti": jti,
-                    "jwt_identity": identity,
-                },
+                *(context[field] for field in _LOGGED),
+                extra={f"jwt_{field}": context[field] for field in _LOGGED},
             )
-        self.emit(
-            AUTH_FAILED,
-            {
-                "request": request,
-                "exception": exception,
-                "reason": exception.handler_name,
-                "code": exception.code,
-                "status": status,
-                "route": route,
-                "path": path,
-                "location": location,
-                "jti": jti,
-                "identity": identity,
-            },
-        )
+        self.emit(AUTH_FAILED, context)
 
     def auth_succeeded(self, request: Request, token: Token) -> None:
         """Dispatch ``jwt.auth.succeeded``; the verifier calls it only while someone listens."""
@@ -141,8 +107,8 @@ class Events:
         )
 
     def revocation_event(self, event: str, context: dict[str, Any]) -> None:
-        """A revocation or a refresh-token reuse (``Revocation.on_event``), with the current
-        request when there is one."""
+        """A revocation, a refresh-token reuse or an ended session (``Revocation.on_event``),
+        with the current request when there is one."""
         if event in self.listened:
             self.emit(event, {**context, "request": _current_request()})
 
@@ -165,6 +131,30 @@ class Events:
         """Let running listeners finish (up to ``timeout`` seconds) when the server stops."""
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=timeout)
+
+
+# The fields of a failure's log line, in order; each is also a ``jwt_<field>`` log record attribute.
+_LOGGED = ("reason", "code", "status", "route", "path", "location", "jti", "identity")
+
+
+def _failure_context(request: Request, exception: JWTExtendedException, status: int) -> dict[str, Any]:
+    """The ``jwt.auth.failed`` context, whose ``_LOGGED`` fields the log line shows."""
+    # The token verified for this request, if any: set by the verifier on the error, or
+    # already published when the error comes from the view (a reused refresh token).
+    token: Token | None = exception.token if exception.token is not None else getattr(request.ctx, "token", None)
+    location = exception.location or (getattr(request.ctx, "jwt_location", None) if token is not None else None)
+    return {
+        "request": request,
+        "exception": exception,
+        "reason": exception.handler_name,
+        "code": exception.code,
+        "status": status,
+        "route": request.name,
+        "path": request.path,
+        "location": location,
+        "jti": None if token is None else token.jti,
+        "identity": None if token is None else token.identity,
+    }
 
 
 def _current_request() -> Request | None:

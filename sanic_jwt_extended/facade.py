@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from sanic import Sanic
     from typing_extensions import Unpack
 
+    from .sessions import LoginOptions, LoginTokens, SessionInfo
     from .tokens import Token
 
 __all__ = ("JWT", "get_csrf_token")
@@ -84,6 +85,13 @@ class JWT:
     def create_refresh_token(cls, identity: Any, **options: Unpack[RefreshTokenOptions]) -> str:
         """``JWTManager.create_refresh_token`` on the app serving this request (or the only one)."""
         return cls._resolve().create_refresh_token(identity, **options)
+
+    @classmethod
+    async def login(
+        cls, identity: Any, info: SessionInfo | None = None, **options: Unpack[LoginOptions]
+    ) -> LoginTokens:
+        """``JWTManager.login`` on the app serving this request (or the only one): start a session."""
+        return await cls._resolve("login").login(identity, info, **options)
 
     @classmethod
     def decode_token(cls, raw_jwt: str, *, allow_expired: bool = False) -> Token:

@@ -169,8 +169,13 @@ def _merge(target: Any, inner: Any, defaults: dict[str, Any]) -> None:
 def _requirement(req: Requirements, config: Settings, schemes: Schemes) -> list[dict[str, list[str]]]:
     """OpenAPI security alternatives (any one suffices) for a route's requirements."""
     locations = req.locations if req.locations is not None else tuple(config.token_location)
+    # verify_type=False: either type is accepted in each location, the route's own first (as searched).
+    kinds = (req.refresh,) if req.verify_type else (req.refresh, not req.refresh)
     alternatives: list[dict[str, list[str]]] = [
-        {schemes[base][0]: []} for location in locations if (base := SCHEME_NAMES.get((location, req.refresh)))
+        {schemes[base][0]: []}
+        for location in locations
+        for kind in kinds
+        if (base := SCHEME_NAMES.get((location, kind)))
     ]
     if req.optional and alternatives:
         alternatives.append({})  # anonymous requests are let through
@@ -195,7 +200,7 @@ def _definitions(config: Settings | Config) -> dict[str, dict[str, Any]]:
     definitions: dict[str, dict[str, Any]] = {}
     for refresh in (False, True):
         kind = "Refresh token (JWT)" if refresh else "Access token (JWT)"
-        only = " Only refresh routes accept it." if refresh else ""
+        only = " Only refresh routes (and routes accepting either type) accept it." if refresh else ""
         for location, scheme in _SCHEMES.items():
             definitions[SCHEME_NAMES[location, refresh]] = scheme(config, refresh, kind, only)
     return definitions

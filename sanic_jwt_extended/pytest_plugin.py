@@ -28,5 +28,8 @@ def jwt_tokens() -> Callable[[Any], TokenFactory]:
         _, response = app.test_client.get("/admin", headers=headers)
         assert response.status == 200
     ```
+
+    Apps with ``track_sessions``: ``await jwt_tokens(app).login("alice")`` (or ``asyncio.run(...)``)
+    gives the access and refresh tokens of a real session.
     """
     return tokens_for

@@ -128,7 +128,9 @@ class Revocation:
         if family is not None and self.sessions:
             # The session ends with its family: gone from the list, its access tokens refused.
             ended = await self.session_store().end_session(str(token.identity), family, self._until(None))
-            if not ended:
+            if ended:
+                self._event("jwt.session.ended", identity=str(token.identity), session_id=family, reason="reuse")
+            else:
                 await self._need_store().revoke_family(family, self._until(None))
         elif family is not None:
             await self._need_store().revoke_family(family, self._until(None))

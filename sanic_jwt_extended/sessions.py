@@ -25,7 +25,11 @@ if TYPE_CHECKING:
     from .revocation import Revocation
     from .tokens import Token
 
-__all__ = ("LoginOptions", "LoginTokens", "Session", "SessionBook", "SessionInfo")
+__all__ = ("ENDED_REASONS", "SESSION_ENDED", "LoginOptions", "LoginTokens", "Session", "SessionBook", "SessionInfo")
+
+# The signal (events.py) told of every ended session, with why: one of ENDED_REASONS.
+SESSION_ENDED = "jwt.session.ended"
+ENDED_REASONS = ("ended", "others_ended", "evicted", "reuse")
 
 logger = logging.getLogger("sanic_jwt_extended")
 
@@ -161,24 +165,36 @@ class SessionBook:
         evicted = await store.add_session(subject, record, cap, revocation.ended_until())
         if evicted:
             logger.info("max_sessions=%d reached for identity=%s: ended sessions %s", cap, subject, evicted)
+            self._announce(subject, evicted, "evicted")
         return LoginTokens(access, refresh, Session.from_record(record))
 
     async def list(self, identity: Any) -> list[Session]:
         return [Session.from_record(record) for record in await self.store.list_sessions(self._subject(identity))]
 
-    async def end(self, identity: Any, session_id: str) -> bool:
+    async def end(self, identity: Any, session_id: str, *, reason: str = "ended") -> bool:
         store = self.store
         if not isinstance(session_id, str) or not session_id:
             return False
-        return await store.end_session(self._subject(identity), session_id, self._revocation().ended_until())
+        subject = self._subject(identity)
+        ended = await store.end_session(subject, session_id, self._revocation().ended_until())
+        if ended:
+            self._announce(subject, [session_id], reason)
+        return ended
 
     async def end_others(self, token: Token) -> int:
         keep, identity = token.session_id, str(token.identity)
         ended = 0
         for session in await self.list(identity):
-            if session.id != keep and await self.end(identity, session.id):
+            if session.id != keep and await self.end(identity, session.id, reason="others_ended"):
                 ended += 1
         return ended
+
+    def _announce(self, subject: str, session_ids: Sequence[str], reason: str) -> None:
+        # Ending a session is a revocation: told like the others (Revocation.on_event).
+        notify = self._revocation().on_event
+        if notify is not None:
+            for session_id in session_ids:
+                notify(SESSION_ENDED, {"identity": subject, "session_id": session_id, "reason": reason})
 
     async def refresh_access(self, token: Token) -> str:
         """A new non-fresh access token in ``token``'s session (no rotation), touching it."""

@@ -3,7 +3,8 @@
 Every token is made by the app's own manager (``create_access_token`` /
 ``create_refresh_token``), so it carries what the app's configuration and loaders put
 in real tokens: key and kid, ``iss``/``aud``, claim namespaces, the CSRF value of cookie
-apps, the rotation family of refresh tokens.
+apps, the rotation family of refresh tokens. With ``track_sessions`` a refresh token starts
+a session, so ``await login(...)`` makes the pair through ``manager.login``.
 
 Time: the library reads the wall clock when it issues a token and on every check
 (``exp``/``nbf``/``iat``, fresh-until, revocation). These helpers move the *token*
@@ -26,9 +27,11 @@ from typing import TYPE_CHECKING, Any, cast
 from . import codec
 from .exceptions import ConfigurationError, TokenCreationError
 from .manager import JWTManager
+from .sessions import LoginOptions, LoginTokens, SessionInfo
 
 if TYPE_CHECKING:
     from sanic import Sanic
+    from typing_extensions import Unpack
 
 __all__ = ("TokenFactory", "tokens_for")
 
@@ -84,9 +87,39 @@ class TokenFactory:
         age: timedelta | None = None,
         **options: Any,
     ) -> str:
-        """A refresh token; ``options`` are those of ``create_refresh_token``."""
+        """A refresh token; ``options`` are those of ``create_refresh_token``.
+
+        Not with ``track_sessions``: there a refresh token starts a session, so use
+        ``await login(identity)``, which returns both tokens of a real one.
+        """
+        if self.manager.settings.track_sessions:
+            raise TokenCreationError(
+                "track_sessions: this app's refresh tokens start sessions, so the factory cannot mint one "
+                "alone; use `await tokens.login(identity, ...)` (`asyncio.run(tokens.login(...))` in a "
+                "synchronous test): the access and refresh tokens of a real session, via manager.login"
+            )
         token = self.manager.create_refresh_token(identity, role=role, **options)
         return self._moved(token, issued_at, age)
+
+    async def login(
+        self,
+        identity: Any = "user",
+        info: SessionInfo | None = None,
+        *,
+        issued_at: datetime | None = None,
+        age: timedelta | None = None,
+        **options: Unpack[LoginOptions],
+    ) -> LoginTokens:
+        """A login through ``manager.login`` (``track_sessions``): a fresh access token, a
+        refresh token and their session, recorded in the app's store as a real login is.
+
+        ``issued_at``/``age`` move both tokens as for ``access()``; the session's record
+        keeps the real times (it is listed, and expires with the refresh token it was given).
+        """
+        if issued_at is not None and age is not None:
+            raise TokenCreationError("give issued_at or age, not both")  # before a session is recorded
+        access, refresh, session = await self.manager.login(identity, info, **options)
+        return LoginTokens(self._moved(access, issued_at, age), self._moved(refresh, issued_at, age), session)
 
     def expired(self, identity: Any = "user", *, refresh: bool = False, **options: Any) -> str:
         """A token whose ``exp`` passed a minute beyond the app's ``leeway``: refused as expired."""

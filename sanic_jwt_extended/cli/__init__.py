@@ -84,6 +84,11 @@ def _add_token(add_parser: Callable[..., argparse.ArgumentParser]) -> None:
     token = add_parser("token", help="mint a token, e.g. for tests or curl")
     token.add_argument("identity", help="the identity (sub claim)")
     token.add_argument("--refresh", action="store_true", help="a refresh token instead of an access token")
+    token.add_argument(
+        "--login",
+        action="store_true",
+        help="with --app tracking sessions: start a real session in the app's (shared) store; prints JSON",
+    )
     token.add_argument("--fresh", action="store_true", help="mark the access token fresh")
     token.add_argument("--fresh-for", metavar="DURATION", help="fresh until DURATION from now (e.g. 5m)")
     token.add_argument("--role", action="append", help="a role (repeatable; enables use_acl)")

@@ -4,6 +4,7 @@ the code an app runs, so the same options mean the same rules."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import secrets
 import sys
@@ -12,8 +13,10 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from .. import codec
+from ..blocklist.memory import InMemoryBlocklist
 from ..csrf import new_csrf_value
 from ..exceptions import JWTExtendedException, TokenCreationError
+from ..sessions import LoginTokens, SessionInfo
 from ..testing import TokenFactory
 
 if TYPE_CHECKING:
@@ -87,9 +90,23 @@ def _one_or_list(values: list[str] | None) -> str | list[str] | None:
     return None if not values else values[0] if len(values) == 1 else values
 
 
+# Where a session's refresh token comes from instead (docs/cli.md#sessions).
+_SESSIONS_HINT = (
+    "log in through the app's login route, use `token --app MODULE:APP --login` when the app's store "
+    "is shared (Redis), or `await tokens.login(...)` in tests"
+)
+
+
 def _mint_with_app(args: argparse.Namespace) -> str:
     # The app's own manager: its configuration and its loaders, exactly.
     tokens = TokenFactory(load_manager(args.app, args))
+    if args.login:
+        return _login(tokens, args)
+    if args.refresh and tokens.manager.settings.track_sessions:
+        raise CLIError(
+            f"--refresh: {args.app} tracks sessions (track_sessions), so a refresh token starts a session "
+            f"in its store and cannot be minted alone; {_SESSIONS_HINT}"
+        )
     expires: timedelta | bool | None = None
     if args.expires is not None:
         expires = False if args.expires == "never" else parse_duration(args.expires)
@@ -112,6 +129,54 @@ def _mint_with_app(args: argparse.Namespace) -> str:
         raise CLIError(str(error)) from None
     except Exception as error:  # the app's loaders are user code: report, never a traceback
         raise CLIError(f"--app {args.app}: minting failed ({type(error).__name__}: {error})") from None
+
+
+def _login_options(args: argparse.Namespace) -> dict[str, Any]:
+    # Fresh only when asked, as for `token`: the command line checked no password.
+    return {
+        "fresh": parse_duration(args.fresh_for) if args.fresh_for else bool(args.fresh),
+        "role": _one_or_list(args.role),
+        "public_claims": pairs(args.claim, "--claim") or None,
+        "private_claims": pairs(args.private_claim, "--private-claim") or None,
+        "additional_headers": pairs(args.header, "--header") or None,
+        "iss": args.iss,
+        "aud": _one_or_list(args.aud),
+    }
+
+
+def _login(tokens: TokenFactory, args: argparse.Namespace) -> str:
+    """A real login (``manager.login``) recorded in the app's store: JSON with both tokens."""
+    manager = tokens.manager
+    revocation = manager.revocation
+    if not manager.settings.track_sessions or revocation is None:
+        raise CLIError(f"--login: {args.app} does not track sessions (track_sessions); drop --login")
+    store = revocation.store
+    if isinstance(store, InMemoryBlocklist):
+        # The session would live in this process only: the server would never know it.
+        raise CLIError(
+            f"--login: {args.app} keeps its sessions in process memory (InMemoryBlocklist), so a session "
+            "started here would not exist in the server; log in through the app's login route"
+        )
+    if args.expires is not None:
+        raise CLIError("--login: a session's tokens have the configured lifetimes; drop --expires")
+    options, age = _login_options(args), parse_duration(args.issued_ago) if args.issued_ago else None
+
+    async def login() -> LoginTokens:
+        try:
+            return await tokens.login(args.identity, SessionInfo(label="sanic-jwt-extended CLI"), age=age, **options)
+        finally:
+            close = getattr(store, "close", None)
+            if close is not None:
+                await close()
+
+    try:
+        pair = asyncio.run(login())
+    except JWTExtendedException as error:
+        raise CLIError(f"--login: {error}") from None
+    except Exception as error:  # the app's loaders and store are user code: report, never a traceback
+        raise CLIError(f"--app {args.app}: the login failed ({type(error).__name__}: {error})") from None
+    document = {"access_token": pair.access_token, "refresh_token": pair.refresh_token, "session_id": pair.session.id}
+    return json.dumps(document)
 
 
 def _lifetime(args: argparse.Namespace, config: Settings, token_type: str) -> timedelta | bool:
@@ -157,12 +222,19 @@ def cmd_token(args: argparse.Namespace) -> int:
     if args.app is not None:
         print(_mint_with_app(args))
         return 0
+    if args.login:
+        raise CLIError(f"--login starts a session in the app's store: it needs --app MODULE:APP; {_SESSIONS_HINT}")
     if args.role:
         args.set = [*(args.set or []), "use_acl=true"]
     built = build_config(args, signing=True)
     if built is None:
         raise CLIError("token needs a key: --secret, --secret-file, --secret-env or --key")
     config, keys = built
+    if args.refresh and config.track_sessions:
+        raise CLIError(
+            "--refresh: with track_sessions a refresh token starts a session, kept in the app's store, "
+            f"which the command line has none of; {_SESSIONS_HINT}"
+        )
     try:
         claims = _claims(args, config)
         print(codec.encode(claims, keys=keys, headers=pairs(args.header, "--header")))

@@ -175,6 +175,35 @@ def test_refresh_route_uses_the_refresh_schemes() -> None:
     assert "Refresh token" not in schemes(doc)["jwt_header"]["description"]
 
 
+@pytest.mark.parametrize(
+    ("decorator", "expected"),
+    [
+        (
+            jwt_required(verify_type=False),
+            [{"jwt_header": []}, {"jwt_refresh_header": []}, {"jwt_cookie": []}, {"jwt_refresh_cookie": []}],
+        ),
+        (
+            refresh_jwt_required(verify_type=False),
+            [{"jwt_refresh_header": []}, {"jwt_header": []}, {"jwt_refresh_cookie": []}, {"jwt_cookie": []}],
+        ),
+        (jwt_required(verify_type=False, locations="query_string"), [{"jwt_query": []}, {"jwt_refresh_query": []}]),
+        (jwt_optional(verify_type=False, locations="cookies"), [{"jwt_cookie": []}, {"jwt_refresh_cookie": []}, {}]),
+    ],
+    ids=["access-route", "refresh-route", "per-route-location", "optional"],
+)
+def test_a_route_accepting_either_type_lists_both_schemes(decorator: Any, expected: Any) -> None:
+    app, _ = new_app(token_location=["headers", "cookies"])
+    route(app, "/logout", decorator, "POST")
+    route(app, "/me", jwt_required)
+    doc = document(app)
+    assert security(doc, "/logout", "post") == expected
+    assert security(doc, "/me") == [{"jwt_header": []}, {"jwt_cookie": []}]
+    # Every scheme a requirement names is defined, the refresh ones as refresh tokens.
+    for alternative in expected:
+        for name in alternative:
+            assert ("Refresh token" in schemes(doc)[name]["description"]) == ("refresh" in name)
+
+
 def test_optional_route_allows_anonymous() -> None:
     app, _ = new_app()
     route(app, "/maybe", jwt_optional)
