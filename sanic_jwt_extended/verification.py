@@ -81,6 +81,8 @@ class Verifier:
         self.issuer = settings.default_iss if settings.decode_issuer is None else settings.decode_issuer
         # Called with each authenticated request; events.py sets it only when someone listens.
         self.on_success: Callable[[Request, Token], None] | None = None
+        # The few JOSE headers this app's tokens carry, parsed once each (never a verdict).
+        self.headers = codec.HeaderMemo()
         self._plans: dict[Requirements, Plan] = {}
 
     @classmethod
@@ -192,6 +194,7 @@ class Verifier:
                 max_bytes=s.max_token_bytes,
                 verify_exp=not allow_expired,
                 verify_sub=s.verify_sub,
+                memo=self.headers,
             )
         except ExpiredSignatureError as error:
             if error.verified is not None:
