@@ -66,6 +66,7 @@ LAYERS: dict[str, int] = {
     "requirements": 2,
     "issuing": 2,
     "steps": 2,
+    "decoding": 2,
     "verification": 2,
     "cookies": 3,
     "decorators": 3,
