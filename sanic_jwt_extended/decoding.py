@@ -75,9 +75,12 @@ class TokenDecoder:
             hit = self.cache.by_token(raw, header=header)
             if hit is not None:
                 return hit
-        token = self._verify(raw, self.keys, allow_expired)
+        # The token keeps its cache key ("Bearer <token>" for a header token) and reads itself
+        # out of it: an entry holds one copy of the token, not two.
+        key = self.cache.key(raw, header)
+        token = self._verify(raw, self.keys, allow_expired, kept=key)
         if not allow_expired:
-            self.cache.remember(raw, token, header=header)
+            self.cache.put(key, token, self.cache.leeway)
         return token
 
     def decode_loaded(self, raw: str, *, allow_expired: bool = False) -> Token | Awaitable[Token]:
@@ -112,7 +115,13 @@ class TokenDecoder:
             self.cache.put(f"{loaded.fingerprints[0]}\n{raw}", token, leeway)
         return token
 
-    def _verify(self, raw: str, keys: KeySet | RemoteKeys | Sequence[VerificationKey], allow_expired: bool) -> Token:
+    def _verify(
+        self,
+        raw: str,
+        keys: KeySet | RemoteKeys | Sequence[VerificationKey],
+        allow_expired: bool,
+        kept: str | None = None,
+    ) -> Token:
         s = self.settings
         try:
             jose_header, payload = codec.decode(
@@ -131,12 +140,12 @@ class TokenDecoder:
             if error.verified is not None:
                 error.token = self._token(raw, *error.verified)
             raise
-        return self._token(raw, jose_header, payload)
+        return self._token(raw, jose_header, payload, kept)
 
-    def _token(self, raw: str, jose_header: dict[str, Any], payload: dict[str, Any]) -> Token:
+    def _token(self, raw: str, jose_header: dict[str, Any], payload: dict[str, Any], kept: str | None = None) -> Token:
         s = self.settings
         return Token(
-            raw,
+            raw if kept is None else kept,
             payload,
             jose_header,
             identity_claim=s.identity_claim,
@@ -144,6 +153,7 @@ class TokenDecoder:
             public_claim_namespace=s.public_claim_namespace,
             private_claim_prefix=s.private_claim_prefix,
             revoker=self.revoker,
+            raw_offset=0 if kept is None else len(kept) - len(raw),
         )
 
 
