@@ -12,8 +12,8 @@ room for 10,000 entries but decodes 100,000 tokens, to show the bound holds.
 A second table counts the same thing exactly, with tracemalloc (10,000 tokens; 1,000 with
 --smoke): the bytes each cached entry keeps alive, grouped by the line of this package
 that allocated them (the decoded JSON, the ``Token``, the cache's own slot), plus the
-token string the entry keeps, plus the header value a request-path entry is keyed on
-(``"Bearer <token>"``, a second string next to the token itself). RSS adds the
+token string the entry keeps, or for a request-path entry the header value it is keyed on
+(``"Bearer <token>"``, which the ``Token`` reads its ``raw_jwt`` out of). RSS adds the
 allocator's overhead on top; tracemalloc says where the bytes go.
 """
 
@@ -178,8 +178,9 @@ def main(argv: list[str] | None = None) -> None:
     print(f"  {result['token string']:>7,.0f}  + the token string (Token.raw_jwt, the decode_token cache key)")
     whole = decoded + result["token string"]
     print(f"  {whole:>7,.0f}  = per entry from decode_token()")
-    print(f"  {result['header key']:>7,.0f}  + the 'Bearer <token>' header value a request-path entry is keyed on")
-    print(f"  {whole + result['header key']:>7,.0f}  = per entry from a request (Authorization header)")
+    # A request-path entry keeps the header value in place of the token string (one copy).
+    print(f"  {result['header key']:>7,.0f}  or, from a request, the 'Bearer <token>' key (holds the token)")
+    print(f"  {decoded + result['header key']:>7,.0f}  = per entry from a request (Authorization header)")
     print("target: under 1 KB per entry")
 
 

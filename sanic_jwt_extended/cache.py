@@ -68,14 +68,15 @@ class VerifiedCache:
         """The verified ``Token`` of ``raw``; ``header``: ``raw`` was read from the token header."""
         if not isinstance(raw, str) or " " in raw:
             return None  # never a valid token, and must not find a header entry
-        return self.get(self._key(raw, header), time.time(), self.leeway)
+        return self.get(self.key(raw, header), time.time(), self.leeway)
 
     def remember(self, raw: str, token: Token, *, header: bool = False) -> None:
         """Keep ``token``, verified from ``raw`` (read from the token header when ``header``)."""
-        self.put(self._key(raw, header), token, self.leeway)
+        self.put(self.key(raw, header), token, self.leeway)
 
-    def _key(self, raw: str, header: bool) -> str:
-        # A header token is kept as the header value that carries it, the one by_header sees.
+    def key(self, raw: str, header: bool) -> str:
+        """Where ``raw`` is kept: a header token as the header value that carries it, the one
+        ``by_header`` sees; ends with ``raw``."""
         return f"{self._prefix} {raw}" if header and self._prefixed else raw
 
     def __len__(self) -> int:

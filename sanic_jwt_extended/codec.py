@@ -4,24 +4,24 @@ every PyJWT failure into the ``JWTExtendedException`` family. No Sanic import he
 
 from __future__ import annotations
 
-import binascii
-import json
-import math
-import re
+import hmac
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 import jwt
+from jwt.algorithms import HMACAlgorithm
 
 from . import exceptions as exc
 from .claims import FORBIDDEN_HEADERS, REGISTERED_CLAIMS, build_claims
 from .keys import KeySet, VerificationKey
+from .segments import MAX_JSON_DEPTH, HeaderMemo, b64decode, json_object, parse_header, too_deep
 
 __all__ = (
     "FORBIDDEN_HEADERS",
     "MAX_JSON_DEPTH",
     "REGISTERED_CLAIMS",
+    "HeaderMemo",
     "KeySelector",
     "build_claims",
     "decode",
@@ -30,10 +30,6 @@ __all__ = (
     "unverified_claims",
     "unverified_header",
 )
-
-_B64URL = re.compile(r"[A-Za-z0-9_-]*")
-_URLSAFE_TO_STD = bytes.maketrans(b"-_", b"+/")
-_PADDING = (b"", b"", b"==", b"=")  # by len % 4; a remainder of 1 is never valid base64
 
 
 class KeySelector(Protocol):
@@ -70,96 +66,23 @@ def encode(
     )
 
 
-def _check_time_claims(payload: Mapping[str, Any]) -> None:
+_ABSENT: Any = object()
+_STRING_CLAIMS = {True: ("jti", "type", "sub"), False: ("jti", "type")}
+
+
+def _time_claim(payload: Mapping[str, Any], claim: str) -> Any:
     # A value a datetime cannot hold would crash later, in a view.
-    for claim in ("exp", "iat", "nbf"):
-        if claim not in payload:
-            continue
-        value = payload[claim]
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise exc.DecodeError(f"The {claim!r} claim must be a number", claim=claim)
-        # Compare without float(): a huge JSON integer would overflow the conversion.
-        if (isinstance(value, float) and not math.isfinite(value)) or not 0 <= value <= _MAX_TIMESTAMP:
-            raise exc.DecodeError(f"The {claim!r} claim is out of range", claim=claim)
-
-
-def _b64decode(segment: str) -> bytes:
-    # Strict base64url without padding (RFC 7515 §2): the stdlib decoder would skip
-    # foreign characters and accept padding, letting many strings decode alike.
-    if not _B64URL.fullmatch(segment) or len(segment) % 4 == 1:
-        raise exc.DecodeError("Token segments must be unpadded base64url")
-    # The regex admitted only the base64url alphabet: map it to standard base64 and let
-    # the C decoder do the rest (urlsafe_b64decode adds three Python-level calls).
-    return binascii.a2b_base64(segment.encode("ascii").translate(_URLSAFE_TO_STD) + _PADDING[len(segment) % 4])
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    # RFC 8725 §3.1 / RFC 7515 §5.2: a member name twice is a parser-differential attack.
-    result = dict(pairs)
-    if len(result) != len(pairs):
-        raise exc.DecodeError("Duplicate member name in token JSON")
-    return result
-
-
-def _reject_constant(name: str) -> None:
-    raise exc.DecodeError(f"Token JSON may not contain {name}")
-
-
-# Deeper JSON is refused before parsing. The interpreter's own limit is no defence: Python
-# 3.13's json no longer raises RecursionError at a few thousand levels. Real claims nest a
-# handful of levels.
-MAX_JSON_DEPTH = 32
-_JSON_SPECIAL = re.compile(r'[\[\]{}"\\]')
-
-
-def too_deep(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
-    """Whether arrays/objects in the JSON ``text`` nest deeper than ``limit`` (strings ignored).
-
-    Linear in ``len(text)`` and never recursive; ill-formed JSON is left to the parser.
-    """
-    # Nearly every document has fewer brackets than the limit: two C-speed counts settle it.
-    if text.count("[") + text.count("{") <= limit:
-        return False
-    depth = 0
-    in_string = False
-    escaped = -1  # the position a backslash inside a string makes literal
-    for match in _JSON_SPECIAL.finditer(text):
-        char, position = match.group(), match.start()
-        if in_string:
-            if position == escaped:
-                continue
-            if char == "\\":
-                escaped = position + 1
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            if depth > limit:
-                return True
-        elif char in "]}":
-            depth -= 1
-    return False
-
-
-# Built once: json.loads() with hooks builds a new decoder on every call.
-_JSON = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
-
-
-def _json_object(segment: str, part: str) -> dict[str, Any]:
-    try:
-        text = _b64decode(segment).decode("utf-8")
-        if too_deep(text):
-            raise exc.DecodeError(f"Token {part} nests deeper than {MAX_JSON_DEPTH} levels")
-        # decode() refuses a leading BOM as json.loads() does ("Expecting value").
-        value = _JSON.decode(text)
-    except exc.DecodeError:
-        raise
-    except (ValueError, RecursionError) as error:  # bad UTF-8, bad JSON, absurd nesting
-        raise exc.DecodeError(f"Token {part} is not valid JSON") from error
-    if not isinstance(value, dict):
-        raise exc.DecodeError(f"Token {part} must be a JSON object")
+    value = payload.get(claim, _ABSENT)
+    if value is _ABSENT:
+        return None
+    # JSON gives exact ints and floats; anything else (bool included) needs the full test.
+    cls = value.__class__
+    if cls is not int and cls is not float and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        raise exc.DecodeError(f"The {claim!r} claim must be a number", claim=claim)
+    # No float(): a huge JSON integer would overflow the conversion. NaN and infinities
+    # fail the comparison too.
+    if not 0 <= value <= _MAX_TIMESTAMP:
+        raise exc.DecodeError(f"The {claim!r} claim is out of range", claim=claim)
     return value
 
 
@@ -190,33 +113,37 @@ def _check_claims(
     verify_exp: bool = True,
     verify_sub: bool = True,
 ) -> None:
+    get = payload.get
     for claim in required:
-        if payload.get(claim) is None:
+        if get(claim) is None:
             raise exc.MissingRequiredClaimError(f"Token is missing the {claim!r} claim", claim=claim)
-    _check_time_claims(payload)
+    exp = _time_claim(payload, "exp")
+    iat = _time_claim(payload, "iat")
+    nbf = _time_claim(payload, "nbf")
     now = time.time()
-    if verify_exp and "exp" in payload and payload["exp"] <= now - leeway:
+    if verify_exp and exp is not None and exp <= now - leeway:
         raise exc.ExpiredSignatureError()
-    if "nbf" in payload and payload["nbf"] > now + leeway:
+    if nbf is not None and nbf > now + leeway:
         raise exc.ImmatureSignatureError()
-    if "iat" in payload and payload["iat"] > now + leeway:
+    if iat is not None and iat > now + leeway:
         raise exc.ImmatureSignatureError("The token was issued in the future")
     if issuer is not None:
-        if "iss" not in payload:
+        claimed = get("iss", _ABSENT)
+        if claimed is _ABSENT:
             raise exc.MissingRequiredClaimError("Token is missing the 'iss' claim", claim="iss")
-        claimed = payload["iss"]
         if claimed != issuer if isinstance(issuer, str) else claimed not in issuer:
             raise exc.InvalidIssuerError()
     _check_audience(payload, audience)
     # RFC 7519 §4.1.2 makes sub a string, as PyJWT enforces; verify_sub=False lets
     # tokens of issuers that write numbers through.
-    for claim in ("jti", "type", "sub") if verify_sub else ("jti", "type"):
-        if claim in payload and not isinstance(payload[claim], str):
+    for claim in _STRING_CLAIMS[verify_sub]:
+        value = get(claim, _ABSENT)
+        if value is not _ABSENT and value.__class__ is not str and not isinstance(value, str):
             raise exc.DecodeError(f"The {claim!r} claim must be a string", claim=claim)
 
 
-def _parse(token: Any, max_bytes: int) -> tuple[list[str], dict[str, Any]]:
-    """The three segments and the (unverified) header of a JWS compact token."""
+def _parse(token: Any, max_bytes: int, memo: HeaderMemo | None = None) -> tuple[bytes, list[bytes], dict[str, Any]]:
+    """The token's bytes, its three segments and its (unverified) header."""
     if not isinstance(token, str) or not token:
         raise exc.DecodeError("Token must be a non-empty string")
     # Checked before any base64 or crypto work, so an attacker cannot make us do either.
@@ -224,15 +151,12 @@ def _parse(token: Any, max_bytes: int) -> tuple[list[str], dict[str, Any]]:
         raise exc.TokenTooLargeError(f"Token is longer than {max_bytes} bytes")
     if not token.isascii():
         raise exc.DecodeError("Token contains non-ASCII characters")
-    segments = token.split(".")
+    data = token.encode("ascii")
+    segments = data.split(b".")
     if len(segments) != 3:
         raise exc.DecodeError("Token must have three dot-separated segments")
-    header = _json_object(segments[0], "header")
-    # RFC 7515 §4.1.11: we implement no extension, so any critical one must be refused;
-    # b64=false (RFC 7797) would change what the signature covers.
-    if "crit" in header or "b64" in header:
-        raise exc.DecodeError("Unsupported critical header")
-    return segments, header
+    header = parse_header(segments[0]) if memo is None else memo.parse(segments[0])
+    return data, segments, header
 
 
 def unverified_header(token: Any, *, max_bytes: int = 8192) -> dict[str, Any]:
@@ -241,24 +165,28 @@ def unverified_header(token: Any, *, max_bytes: int = 8192) -> dict[str, Any]:
     Anyone can write any header: use it to route (which tenant, which key), never to trust.
     Raises ``DecodeError`` (or ``TokenTooLargeError``) for anything that is not a JWS.
     """
-    return _parse(token, max_bytes)[1]
+    return _parse(token, max_bytes)[2]
 
 
 def unverified_claims(token: Any, *, max_bytes: int = 8192) -> tuple[dict[str, Any], dict[str, Any]]:
     """``(header, payload)`` of ``token`` WITHOUT checking its signature (for key loaders)."""
-    segments, header = _parse(token, max_bytes)
-    return header, _json_object(segments[1], "payload")
+    _, segments, header = _parse(token, max_bytes)
+    return header, json_object(segments[1], "payload")
 
 
-def _signature_valid(segments: list[str], header: Mapping[str, Any], key: VerificationKey) -> bool:
+def _signature_valid(signing_input: bytes, segment: bytes, header: Mapping[str, Any], key: VerificationKey) -> bool:
     name = header.get("alg")
     # Only a configured name selects an algorithm; a list or object is not even hashable.
     algorithm = key.algorithms.get(name) if isinstance(name, str) else None
     if algorithm is None:
         raise exc.InvalidAlgorithmError()
-    signature = _b64decode(segments[2])
-    signing_input = f"{segments[0]}.{segments[1]}".encode("ascii")
+    signature = b64decode(segment)
     try:
+        if algorithm.__class__ is HMACAlgorithm:
+            # The same comparison as HMACAlgorithm.verify, with the one-shot C HMAC rather
+            # than an hmac.HMAC object built in Python: a quarter of an HS256 verification.
+            expected = hmac.digest(key.key, signing_input, algorithm.hash_alg)
+            return hmac.compare_digest(expected, signature)
         return bool(algorithm.verify(signing_input, key.key, signature))
     except (ValueError, TypeError, OverflowError) as error:
         raise exc.InvalidSignatureError() from error
@@ -275,6 +203,7 @@ def decode(
     max_bytes: int = 8192,
     verify_exp: bool = True,
     verify_sub: bool = True,
+    memo: HeaderMemo | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Verify ``token`` and return ``(header, payload)``.
 
@@ -284,14 +213,18 @@ def decode(
     be the candidates a key loader returned: the one the ``kid`` names, else each in turn.
     ``verify_exp=False`` skips the expiry check only (``decode_token(allow_expired=True)``).
     An ``ExpiredSignatureError`` carries the verified ``(header, payload)`` as ``verified``.
+    ``memo`` remembers parsed headers (never verdicts), shared by the tokens that carry them.
     Raises only ``JWTExtendedException`` subclasses, whatever the input.
     """
-    segments, header = _parse(token, max_bytes)
-    if isinstance(keys, Sequence):
-        _verify_any(segments, header, keys)
-    elif not _signature_valid(segments, header, keys.select(header.get("kid"))):
+    data, segments, header = _parse(token, max_bytes, memo)
+    signing_input = data[: len(data) - len(segments[2]) - 1]
+    select = getattr(keys, "select", None)  # a KeySelector; else the candidates of a key loader
+    if select is None:
+        _verify_any(signing_input, segments[2], header, keys)  # type: ignore[arg-type]
+    elif not _signature_valid(signing_input, segments[2], header, select(header.get("kid"))):
         raise exc.InvalidSignatureError()
-    payload = _json_object(segments[1], "payload")
+    # Parsed only once the signature holds: unsigned bytes never reach the JSON parser.
+    payload = json_object(segments[1], "payload")
     try:
         _check_claims(
             payload,
@@ -309,13 +242,15 @@ def decode(
     return header, payload
 
 
-def _verify_any(segments: list[str], header: Mapping[str, Any], keys: Sequence[VerificationKey]) -> None:
+def _verify_any(
+    signing_input: bytes, segment: bytes, header: Mapping[str, Any], keys: Sequence[VerificationKey]
+) -> None:
     kid = header.get("kid")
     named = [key for key in keys if key.kid == kid]
     last: exc.JWTExtendedException = exc.UnknownKeyError()
     for key in named or keys:
         try:
-            if _signature_valid(segments, header, key):
+            if _signature_valid(signing_input, segment, header, key):
                 return
             last = exc.InvalidSignatureError()
         except (exc.InvalidAlgorithmError, exc.InvalidSignatureError) as error:

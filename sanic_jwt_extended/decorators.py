@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar, overload
 
 from sanic import Request
@@ -17,6 +17,7 @@ from .verification import verifier_of
 __all__ = ("REQUIREMENTS_ATTR", "jwt_optional", "jwt_required", "refresh_jwt_required")
 
 F = TypeVar("F", bound=Callable[..., Any])
+_mark_coroutine: Callable[[Any], Any] | None = getattr(inspect, "markcoroutinefunction", None)
 # Set on every wrapper (and copied outwards by functools.wraps) so the manager can check
 # routes at startup, e.g. allow= on an app without ACL.
 REQUIREMENTS_ATTR = "__jwt_requirements__"
@@ -64,6 +65,9 @@ def _decorate(req: Requirements) -> Callable[[F], F]:
         per_request = var_kwargs and not declares
         is_coroutine = inspect.iscoroutinefunction(view)
 
+        if is_coroutine and not per_request:
+            return _direct(view, req, declares)
+
         @functools.wraps(view)
         async def wrapper(*args: Any, **kwargs: Any) -> Any:
             # Function views get the request first: check that before searching.
@@ -85,6 +89,44 @@ def _decorate(req: Requirements) -> Callable[[F], F]:
         return wrapper  # type: ignore[return-value]
 
     return decorator
+
+
+def _direct(view: F, req: Requirements, declares: bool) -> F:
+    """The wrapper of an ``async def`` view: it hands back the view's own coroutine.
+
+    Sanic awaits whatever a handler returns, so when verification needs no waiting (nearly
+    every request) the wrapper is a plain call and the request pays for no coroutine of
+    ours; an error is raised before the view is even called.
+    """
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        request = args[0] if args and isinstance(args[0], Request) else _find_request(args, kwargs)
+        outcome = verifier_of(request.app).verify(request, req)
+        if outcome is not None and not isinstance(outcome, Token):
+            return _after(outcome, view, args, kwargs, declares)
+        # A path parameter called `token` belongs to the route: never overwrite it.
+        if declares and "token" not in kwargs:
+            kwargs["token"] = outcome
+        return view(*args, **kwargs)
+
+    if _mark_coroutine is not None:  # Python 3.12+: still a coroutine function to inspect
+        _mark_coroutine(wrapper)
+    setattr(wrapper, REQUIREMENTS_ATTR, req)
+    return wrapper  # type: ignore[return-value]
+
+
+async def _after(
+    pending: Awaitable[Token | None],
+    view: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    declares: bool,
+) -> Any:
+    token = await pending
+    if declares and "token" not in kwargs:
+        kwargs["token"] = token
+    return await view(*args, **kwargs)
 
 
 @overload

@@ -31,6 +31,7 @@ class Token:
         "_header",
         "_identity_claim",
         "_namespace",
+        "_offset",
         "_prefix",
         "_raw",
         "_revoker",
@@ -48,8 +49,12 @@ class Token:
         public_claim_namespace: str = "",
         private_claim_prefix: str = "",
         revoker: Callable[[Token], Awaitable[None]] | None = None,
+        raw_offset: int = 0,
     ) -> None:
+        # ``raw_jwt[raw_offset:]`` is the token: a token read from the Authorization header is
+        # kept as the header value the verified-token cache is keyed on, one string for both.
         self._raw = raw_jwt
+        self._offset = raw_offset
         self._data = raw_data
         self._header = header or {}
         self._identity_claim = identity_claim
@@ -82,7 +87,7 @@ class Token:
     @property
     def raw_jwt(self) -> str:
         """The encoded token as received. Treat it as a secret: never log it."""
-        return self._raw
+        return self._raw[self._offset :] if self._offset else self._raw
 
     @property
     def raw_data(self) -> dict[str, Any]:

@@ -9,16 +9,13 @@ verifier, and ``request.ctx.token`` is set in one place, ``_publish``.
 
 from __future__ import annotations
 
-import inspect
-import time
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import TYPE_CHECKING, Any
 
-from . import codec
 from .cache import VerifiedCache
-from .exceptions import ConfigurationError, CORSPreflight, ExpiredSignatureError, JWTExtendedException
+from .decoding import DecodeKeyLoader, TokenDecoder
+from .exceptions import ConfigurationError, CORSPreflight, JWTExtendedException
 from .jwks import RemoteKeys
-from .key_loading import LoaderKeys
 from .locations import LOCATIONS
 from .requirements import Requirements
 from .steps import (
@@ -42,19 +39,25 @@ from .tokens import Token
 if TYPE_CHECKING:
     from sanic import Request
 
-    from .keys import KeySet, VerificationKey
+    from .keys import KeySet
     from .revocation import Revocation
     from .settings import Settings
 
-__all__ = ("VERIFIER_ATTR", "Outcome", "Requirements", "Verifier", "verifier_of", "verify_jwt_in_request")
+__all__ = (
+    "VERIFIER_ATTR",
+    "DecodeKeyLoader",
+    "Outcome",
+    "Requirements",
+    "Verifier",
+    "verifier_of",
+    "verify_jwt_in_request",
+)
 
 Outcome = Token | None | Coroutine[Any, Any, Token | None]
-# (unverified header, unverified claims) -> key, list of keys, or None; or an awaitable of one.
-DecodeKeyLoader = Callable[[dict[str, Any], dict[str, Any]], Any]
 
 
-class Verifier:
-    """Verifies tokens for one app: decoding (with the verified-token cache) and the steps."""
+class Verifier(TokenDecoder):
+    """Verifies requests for one app: the steps, on top of decoding (with the verified-token cache)."""
 
     def __init__(
         self,
@@ -66,19 +69,10 @@ class Verifier:
         revocation: Revocation | None = None,
         revoker: Callable[[Token], Awaitable[None]] | None = None,
     ) -> None:
-        self.settings = settings
-        self.cache = cache
-        self.keys = keys
-        self.remote = remote
+        super().__init__(settings, cache=cache, keys=keys, remote=remote, revoker=revoker)
         self.revocation = revocation
-        self.revoker = revoker
         self.claims_check: Callable[[Token], Any] | None = None
         self.user_loader: Callable[[Token], Any] | None = None
-        self.key_loader: DecodeKeyLoader | None = None
-        self.loader_keys = LoaderKeys(settings.keys, allow_weak=settings.allow_weak_secret)
-        # What verification accepts; what issuing writes (default_aud/iss) is the fallback.
-        self.audience = settings.default_aud if settings.decode_audience is None else settings.decode_audience
-        self.issuer = settings.default_iss if settings.decode_issuer is None else settings.decode_issuer
         # Called with each authenticated request; events.py sets it only when someone listens.
         self.on_success: Callable[[Request, Token], None] | None = None
         self._plans: dict[Requirements, Plan] = {}
@@ -120,97 +114,6 @@ class Verifier:
         """The ``decode_key_loader``; plans are made again (their decode step changes)."""
         self.key_loader = loader
         self._plans.clear()
-
-    def decode(self, raw: str, *, header: bool = False, probe: bool = True, allow_expired: bool = False) -> Token:
-        """Verify ``raw`` (signature, exp/nbf/iat, aud, iss, required claims) into a ``Token``.
-
-        ``header``: ``raw`` came from the token header; ``probe``: look in the cache first
-        (the request path has already looked its header value up). ``allow_expired``: skip
-        the expiry check only; such a token is not remembered.
-        """
-        if self.key_loader is not None:
-            chosen = self._choose(raw)
-            if inspect.isawaitable(chosen):
-                _close(chosen)
-                raise ConfigurationError(
-                    "decode_key_loader: is async, so tokens can only be verified on the request path "
-                    "(decorators, verify_jwt_in_request); decode_token() and revoke(str) are "
-                    "synchronous and need a synchronous loader."
-                )
-            return self._decode_with(raw, chosen, allow_expired)
-        if probe:
-            hit = self.cache.by_token(raw, header=header)
-            if hit is not None:
-                return hit
-        token = self._verify(raw, self.keys, allow_expired)
-        if not allow_expired:
-            self.cache.remember(raw, token, header=header)
-        return token
-
-    def decode_loaded(self, raw: str, *, allow_expired: bool = False) -> Token | Awaitable[Token]:
-        """``decode`` with the key(s) the ``decode_key_loader`` picks from the UNVERIFIED header
-        and claims; an awaitable only when the loader is async."""
-        chosen = self._choose(raw)
-        if inspect.isawaitable(chosen):
-            return self._loaded_after(raw, chosen, allow_expired)
-        return self._decode_with(raw, chosen, allow_expired)
-
-    def _choose(self, raw: str) -> Any:
-        assert self.key_loader is not None  # noqa: S101 - only called with a loader
-        jose_header, claims = codec.unverified_claims(raw, max_bytes=self.settings.max_token_bytes)
-        return self.key_loader(jose_header, claims)
-
-    async def _loaded_after(self, raw: str, chosen: Awaitable[Any], allow_expired: bool) -> Token:
-        return self._decode_with(raw, await chosen, allow_expired)
-
-    def _decode_with(self, raw: str, chosen: Any, allow_expired: bool) -> Token:
-        loaded = self.loader_keys.verification(chosen)
-        # Keyed on the key as well as the token: once the loader stops returning a key (a
-        # tenant's key withdrawn), tokens it verified stop hitting. "\n" never occurs in a
-        # token or a header value, so these keys cannot meet the other two kinds.
-        now, leeway = time.time(), self.settings.leeway
-        for fingerprint in loaded.fingerprints:
-            hit = self.cache.get(f"{fingerprint}\n{raw}", now, leeway)
-            if hit is not None:
-                return hit
-        token = self._verify(raw, loaded.keys, allow_expired)
-        # Which of several keys verified is not known here: only a single key is remembered.
-        if len(loaded.keys) == 1 and not allow_expired:
-            self.cache.put(f"{loaded.fingerprints[0]}\n{raw}", token, leeway)
-        return token
-
-    def _verify(self, raw: str, keys: KeySet | RemoteKeys | Sequence[VerificationKey], allow_expired: bool) -> Token:
-        s = self.settings
-        try:
-            jose_header, payload = codec.decode(
-                raw,
-                keys=keys,
-                audience=self.audience,
-                issuer=self.issuer,
-                leeway=s.leeway,
-                required=s.required_claims,
-                max_bytes=s.max_token_bytes,
-                verify_exp=not allow_expired,
-                verify_sub=s.verify_sub,
-            )
-        except ExpiredSignatureError as error:
-            if error.verified is not None:
-                error.token = self._token(raw, *error.verified)
-            raise
-        return self._token(raw, jose_header, payload)
-
-    def _token(self, raw: str, jose_header: dict[str, Any], payload: dict[str, Any]) -> Token:
-        s = self.settings
-        return Token(
-            raw,
-            payload,
-            jose_header,
-            identity_claim=s.identity_claim,
-            acl_claim=s.acl_claim,
-            public_claim_namespace=s.public_claim_namespace,
-            private_claim_prefix=s.private_claim_prefix,
-            revoker=self.revoker,
-        )
 
     def plan(self, req: Requirements) -> Plan:
         """The steps ``req`` needs here, made once (``Requirements`` hash by identity)."""
@@ -303,12 +206,6 @@ def _searches(
         for kind in (refresh, not refresh):
             out.setdefault(LOCATIONS[location].describe(settings, kind), (location, kind))
     return tuple(out.values())
-
-
-def _close(outcome: Awaitable[Any]) -> None:
-    close = getattr(outcome, "close", None)
-    if close is not None:
-        close()  # no "coroutine was never awaited" warning for a refused call
 
 
 def _publish(p: Pass, on_success: Callable[[Request, Token], None] | None) -> Token | None:

@@ -47,6 +47,7 @@ to show that the algorithm a token names never selects how it is verified.
 from __future__ import annotations
 
 import base64
+import hmac
 import json
 import time
 import uuid
@@ -772,6 +773,15 @@ def spies(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[Any]]:
         return bool(real_verify(self, msg, key, sig))
 
     monkeypatch.setattr(HMACAlgorithm, "verify", hmac_verify)
+    # The codec checks HMAC signatures with the one-shot hmac.digest (the same comparison as
+    # HMACAlgorithm.verify, without building an hmac.HMAC object in Python): spied on too.
+    real_digest = hmac.digest
+
+    def digest(key: Any, msg: bytes, digest: Any) -> bytes:
+        seen["hmac_verify"].append(key)
+        return real_digest(key, msg, digest)
+
+    monkeypatch.setattr(hmac, "digest", digest)
     return seen
 
 
