@@ -19,9 +19,9 @@ import urllib.request
 from collections.abc import Sequence
 from typing import Any
 
-from .codec import MAX_JSON_DEPTH, too_deep
 from .jwk_set import parse_jwk_set
 from .keys import VerificationKey
+from .segments import MAX_JSON_DEPTH, too_deep
 
 __all__ = ("Download", "Refused", "parse_document")
 
