@@ -49,8 +49,8 @@ class TokenDecoder:
         self.key_loader: DecodeKeyLoader | None = None
         self.loader_keys = LoaderKeys(settings.keys, allow_weak=settings.allow_weak_secret)
         # What verification accepts; what issuing writes (default_aud/iss) is the fallback.
-        self.audience = settings.default_aud if settings.decode_audience is None else settings.decode_audience
-        self.issuer = settings.default_iss if settings.decode_issuer is None else settings.decode_issuer
+        self.audience = settings.accepted_audience
+        self.issuer = settings.accepted_issuer
         # The few JOSE headers this app's tokens carry, parsed once each (never a verdict).
         self.headers = codec.HeaderMemo()
 

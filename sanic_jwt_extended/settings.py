@@ -114,6 +114,16 @@ class Settings:
     csrf_claims: bool
     """Whether new tokens carry a ``csrf`` claim: CSRF protection is on and cookies may carry them."""
 
+    @property
+    def accepted_audience(self) -> str | tuple[str, ...] | None:
+        """The audiences verification accepts: ``decode_audience``, else ``default_aud``."""
+        return self.default_aud if self.decode_audience is None else self.decode_audience
+
+    @property
+    def accepted_issuer(self) -> str | tuple[str, ...] | None:
+        """The issuers verification accepts: ``decode_issuer``, else ``default_iss``."""
+        return self.default_iss if self.decode_issuer is None else self.decode_issuer
+
     def lifetime(self, token_type: str) -> Lifetime:
         """The default lifetime of an ``"access"`` or ``"refresh"`` token."""
         return self.access_token_expires if token_type == "access" else self.refresh_token_expires

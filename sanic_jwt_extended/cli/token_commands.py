@@ -70,11 +70,12 @@ def cmd_decode(args: argparse.Namespace) -> int:
             header, claims = codec.decode(
                 token,
                 keys=keys,
-                audience=config.default_aud,
-                issuer=config.default_iss,
+                audience=config.accepted_audience,
+                issuer=config.accepted_issuer,
                 leeway=config.leeway,
                 required=config.required_claims,
                 max_bytes=config.max_token_bytes,
+                verify_sub=config.verify_sub,
             )
         except JWTExtendedException as error:
             raise _rejected(error, token, keys.decode_algorithms) from None

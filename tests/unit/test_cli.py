@@ -209,6 +209,22 @@ def test_app_tokens_decode_and_backdated_cli_tokens_expire(capsys: pytest.Captur
     assert code == 0
 
 
+@pytest.mark.parametrize(
+    ("options", "code"),
+    [
+        ([], 1),  # written for aud "web", checked against default_aud "api"
+        (["--set", 'decode_audience=["api","web"]'], 0),
+        (["--set", 'decode_audience=["api","web"]', "--set", "decode_issuer=https://other.example"], 1),
+        (["--set", 'decode_audience=["api","web"]', "--set", 'decode_issuer=["https://i.example","x"]'], 0),
+    ],
+)
+def test_decode_accepts_what_the_app_accepts(capsys: pytest.CaptureFixture[str], options: list[str], code: int) -> None:
+    # The CLI verifies with the same accepted audiences/issuers as the app (decode_*, else default_*).
+    _, out, _ = call(capsys, "token", "erin", "--secret", SECRET, "--aud", "web", "--iss", "https://i.example")
+    common = ["--set", "default_aud=api", "--set", "default_iss=https://i.example"]
+    assert call(capsys, "decode", out.strip(), "--secret", SECRET, *common, *options)[0] == code
+
+
 def test_cookie_configuration_puts_a_csrf_value_in_cli_tokens(capsys: pytest.CaptureFixture[str]) -> None:
     _, out, _ = call(capsys, "token", "erin", "--secret", SECRET, "--set", 'token_location=["cookies"]')
     _, decoded, _ = call(capsys, "decode", out.strip())
