@@ -61,35 +61,27 @@ def build_claims(
     """The payload of a new token. Caller-supplied claims can never replace reserved ones."""
     reserved = REGISTERED_CLAIMS | {identity_claim} | ({acl_claim} if acl_claim else set())
     claims = _custom_claims(public_claims, public_claim_namespace, private_claims, private_claim_prefix, reserved)
-    # iat to the millisecond (RFC 7519 NumericDate allows fractions): "log out everywhere"
-    # must tell a token issued just before the revocation from a login just after it.
-    claims.update(
-        {
-            # Truncated, never rounded up: an iat even 0.5 ms ahead of the clock is "issued
-            # in the future" to a verifier running right after.
-            "iat": math.floor(now.timestamp() * 1000) / 1000,
-            "jti": secrets.token_urlsafe(16),  # 128 random bits in 22 characters, not a 36-character UUID
-            identity_claim: identity,
-            "type": token_type,
-        }
-    )
-    if nbf:
-        claims["nbf"] = _timestamp(now)
-    if expires_delta is not False:
-        claims["exp"] = _expiry(now, expires_delta)
-    if fresh is not None:
-        claims["fresh"] = _fresh_claim(fresh, now)
-    if role is not None:
-        claims[acl_claim or "role"] = _role_claim(role)
-    if iss is not None:
-        claims["iss"] = iss
-    if aud is not None:
-        claims["aud"] = aud if isinstance(aud, str) else list(aud)
-    if csrf is not None:
-        claims["csrf"] = csrf
-    if family is not None:
-        claims["fam"] = family
+    claims.update({"iat": _iat(now), "jti": secrets.token_urlsafe(16), identity_claim: identity, "type": token_type})
+    optional = {
+        "nbf": _timestamp(now) if nbf else None,
+        "exp": None if expires_delta is False else _expiry(now, expires_delta),
+        "fresh": None if fresh is None else _fresh_claim(fresh, now),
+        acl_claim or "role": None if role is None else _role_claim(role),
+        "iss": iss,
+        "aud": aud if aud is None or isinstance(aud, str) else list(aud),
+        "csrf": csrf,
+        "fam": family,
+    }
+    claims.update({name: value for name, value in optional.items() if value is not None})
     return claims
+
+
+def _iat(now: datetime) -> float:
+    # To the millisecond (RFC 7519 NumericDate allows fractions): "log out everywhere" must
+    # tell a token issued just before the revocation from a login just after it. Truncated,
+    # never rounded up: an iat even 0.5 ms ahead of the clock is "issued in the future" to a
+    # verifier running right after. (The jti: 128 random bits in 22 characters, not a UUID.)
+    return math.floor(now.timestamp() * 1000) / 1000
 
 
 def _custom_claims(

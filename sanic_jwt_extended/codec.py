@@ -205,24 +205,16 @@ def decode(
     verify_sub: bool = True,
     memo: HeaderMemo | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Verify ``token`` and return ``(header, payload)``.
-
-    A strict JWS compact parser over PyJWT's algorithm implementations: the key is chosen by
-    ``kid`` among configured keys only, the algorithm must be one that key allows, and no
-    header (``jwk``, ``jku``, ``x5u``, ``x5c``) can supply or locate a key. ``keys`` may also
-    be the candidates a key loader returned: the one the ``kid`` names, else each in turn.
-    ``verify_exp=False`` skips the expiry check only (``decode_token(allow_expired=True)``).
-    An ``ExpiredSignatureError`` carries the verified ``(header, payload)`` as ``verified``.
-    ``memo`` remembers parsed headers (never verdicts), shared by the tokens that carry them.
-    Raises only ``JWTExtendedException`` subclasses, whatever the input.
-    """
+    """Verify ``token`` and return ``(header, payload)``: a strict JWS compact parser over
+    PyJWT's algorithms. The key is chosen by ``kid`` among configured keys only (or among a
+    key loader's candidates), the algorithm must be one that key allows, and no header (jwk,
+    jku, x5u, x5c) can supply or locate a key. ``verify_exp=False`` skips the expiry check
+    only; an ``ExpiredSignatureError`` carries the verified ``(header, payload)`` as
+    ``verified``. ``memo`` remembers parsed headers, never verdicts. Raises only
+    ``JWTExtendedException`` subclasses, whatever the input."""
     data, segments, header = _parse(token, max_bytes, memo)
     signing_input = data[: len(data) - len(segments[2]) - 1]
-    select = getattr(keys, "select", None)  # a KeySelector; else the candidates of a key loader
-    if select is None:
-        _verify_any(signing_input, segments[2], header, keys)  # type: ignore[arg-type]
-    elif not _signature_valid(signing_input, segments[2], header, select(header.get("kid"))):
-        raise exc.InvalidSignatureError()
+    _check_signature(signing_input, segments[2], header, keys)
     # Parsed only once the signature holds: unsigned bytes never reach the JSON parser.
     payload = json_object(segments[1], "payload")
     try:
@@ -240,6 +232,16 @@ def decode(
         error.verified = (header, payload)
         raise
     return header, payload
+
+
+def _check_signature(
+    signing_input: bytes, signature: bytes, header: Mapping[str, Any], keys: KeySelector | Sequence[VerificationKey]
+) -> None:
+    select = getattr(keys, "select", None)  # a KeySelector; else the candidates of a key loader
+    if select is None:
+        _verify_any(signing_input, signature, header, keys)  # type: ignore[arg-type]
+    elif not _signature_valid(signing_input, signature, header, select(header.get("kid"))):
+        raise exc.InvalidSignatureError()
 
 
 def _verify_any(
