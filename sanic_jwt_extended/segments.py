@@ -25,13 +25,28 @@ _TO_STRICT = bytes.maketrans(b"-_+/=", b"+/!!!")
 _PADDING = (b"", b"", b"==", b"=")  # by len % 4; a remainder of 1 is never valid base64
 
 
+def _strict_mode_available() -> bool:
+    try:
+        binascii.a2b_base64(b"", strict_mode=True)
+    except TypeError:  # Python 3.10: a2b_base64 takes no keyword arguments
+        return False
+    return True
+
+
+_STRICT_MODE = _strict_mode_available()
+# Without strict mode the decoder skips foreign bytes, so the alphabet is checked first.
+_B64URL = re.compile(rb"[A-Za-z0-9_-]*")
+
+
 def b64decode(segment: bytes) -> bytes:
     """Strict base64url without padding (RFC 7515 §2), or ``DecodeError``."""
     remainder = len(segment) % 4
-    if remainder == 1:
+    if remainder == 1 or not (_STRICT_MODE or _B64URL.fullmatch(segment)):
         raise exc.DecodeError("Token segments must be unpadded base64url")
     try:
-        return binascii.a2b_base64(segment.translate(_TO_STRICT) + _PADDING[remainder], strict_mode=True)
+        if _STRICT_MODE:
+            return binascii.a2b_base64(segment.translate(_TO_STRICT) + _PADDING[remainder], strict_mode=True)
+        return binascii.a2b_base64(segment.translate(_TO_STRICT) + _PADDING[remainder])
     except binascii.Error as error:
         raise exc.DecodeError("Token segments must be unpadded base64url") from error
 
