@@ -193,27 +193,30 @@ class JWTManager(Loaders):
 
     # -- sessions (sessions.py, docs/sessions.md) ------------------------------------------
 
+    def _book(self) -> SessionBook:
+        return SessionBook(self.issuer, self.revocation)
+
     async def login(
         self, identity: Any, info: SessionInfo | None = None, **options: Unpack[LoginOptions]
     ) -> LoginTokens:
         """Start a session: a fresh access token, a refresh token and the session (``track_sessions``)."""
-        return await SessionBook(self.issuer, self.revocation).login(identity, info, options)
+        return await self._book().login(identity, info, options)
 
     async def sessions(self, identity: Any) -> list[Session]:
         """The live sessions of ``identity``, oldest first."""
-        return await SessionBook(self.issuer, self.revocation).list(identity)
+        return await self._book().list(identity)
 
     async def end_session(self, identity: Any, session_id: str) -> bool:
         """End one session of ``identity`` (its tokens are refused at once); ``False`` if it has none such."""
-        return await SessionBook(self.issuer, self.revocation).end(identity, session_id)
+        return await self._book().end(identity, session_id)
 
     async def end_other_sessions(self, token: Token) -> int:
         """End every session of ``token.identity`` except ``token``'s own; returns how many ended."""
-        return await SessionBook(self.issuer, self.revocation).end_others(token)
+        return await self._book().end_others(token)
 
     async def refresh_access_token(self, token: Token) -> str:
         """Without rotation: a new non-fresh access token in the refresh ``token``'s session."""
-        return await SessionBook(self.issuer, self.revocation).refresh_access(token)
+        return await self._book().refresh_access(token)
 
     # -- tokens --------------------------------------------------------------------------
 
