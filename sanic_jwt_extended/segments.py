@@ -117,8 +117,12 @@ def json_object(segment: bytes, part: str) -> dict[str, Any]:
         text = b64decode(segment).decode("utf-8")
         if too_deep(text):
             raise exc.DecodeError(f"Token {part} nests deeper than {MAX_JSON_DEPTH} levels")
-        # decode() refuses a leading BOM as json.loads() does ("Expecting value").
-        value = _JSON.decode(text)
+        # raw_decode() skips decode()'s two whitespace regex matches; a document with
+        # whitespace around it (or anything after it) takes decode(), which refuses a
+        # leading BOM as json.loads() does ("Expecting value").
+        value, end = _JSON.raw_decode(text) if text[:1] == "{" else (None, -1)
+        if end != len(text):
+            value = _JSON.decode(text)
     except exc.DecodeError:
         raise
     except (ValueError, RecursionError) as error:  # bad UTF-8, bad JSON, absurd nesting

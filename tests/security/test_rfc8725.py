@@ -47,7 +47,6 @@ to show that the algorithm a token names never selects how it is verified.
 from __future__ import annotations
 
 import base64
-import hmac
 import json
 import time
 import uuid
@@ -63,7 +62,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import HMACAlgorithm, get_default_algorithms
 
-from sanic_jwt_extended import JWTManager
+from sanic_jwt_extended import JWTManager, codec
 
 from ..helpers import SECRET, Client, b64url, make_app, private_pem, public_pem
 
@@ -773,15 +772,15 @@ def spies(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[Any]]:
         return bool(real_verify(self, msg, key, sig))
 
     monkeypatch.setattr(HMACAlgorithm, "verify", hmac_verify)
-    # The codec checks HMAC signatures with the one-shot hmac.digest (the same comparison as
-    # HMACAlgorithm.verify, without building an hmac.HMAC object in Python): spied on too.
-    real_digest = hmac.digest
+    # The codec computes HMAC signatures in codec.hmac_digest (from hash states prepared at
+    # startup, or the one-shot hmac.digest): spied on too.
+    real_digest = codec.hmac_digest
 
-    def digest(key: Any, msg: bytes, digest: Any) -> bytes:
-        seen["hmac_verify"].append(key)
-        return real_digest(key, msg, digest)
+    def digest(key: Any, name: str, algorithm: Any, message: bytes) -> bytes:
+        seen["hmac_verify"].append(key.key)
+        return real_digest(key, name, algorithm, message)
 
-    monkeypatch.setattr(hmac, "digest", digest)
+    monkeypatch.setattr(codec, "hmac_digest", digest)
     return seen
 
 

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 
+import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from sanic_jwt_extended.exceptions import ConfigurationError
+from sanic_jwt_extended.exceptions import ConfigurationError, InvalidSignatureError
 from sanic_jwt_extended.key_loading import load_keys
-from sanic_jwt_extended.keys import supported_algorithms
+from sanic_jwt_extended.keys import hmac_states, supported_algorithms
 
-from ..helpers import public_pem
+from ..helpers import make_app, public_pem
 
 RSA = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 EC = ec.generate_private_key(ec.SECP256R1())
@@ -71,3 +73,35 @@ def test_rs_and_ps_share_rsa_keys_and_public_only_verifies() -> None:
 def test_none_is_never_supported() -> None:
     assert "none" not in supported_algorithms()
     assert {"HS256", "RS256", "ES256", "EdDSA", "PS256"} <= set(supported_algorithms())
+
+
+@pytest.mark.parametrize("algorithm", ["HS256", "HS384", "HS512"])
+@pytest.mark.parametrize("secret_bytes", [1, 32, 63, 64, 65, 127, 128, 129, 300])
+def test_hmac_states_give_the_standard_hmac(algorithm: str, secret_bytes: int) -> None:
+    # Verification copies these states instead of calling hmac.digest: they must agree for
+    # secrets shorter than, equal to and longer than the hash's block (64 or 128 bytes).
+    secret = bytes(index % 256 for index in range(secret_bytes))
+    inner, outer = hmac_states(secret, [algorithm])[algorithm]
+    for message in (b"", b"a", b"x" * 55, b"y" * 64, b"z" * 1000):
+        first = inner.copy()
+        first.update(message)
+        second = outer.copy()
+        second.update(first.digest())
+        name = {"HS256": "sha256", "HS384": "sha384", "HS512": "sha512"}[algorithm]
+        assert second.digest() == hmac.digest(secret, message, name)
+
+
+CLAIMS = {"sub": "a", "iat": 1_700_000_000, "nbf": 1_700_000_000, "exp": 2_000_000_000, "type": "access", "jti": "j"}
+
+
+@pytest.mark.parametrize("secret", ["s" * 64, "s" * 65, "s" * 128, "s" * 129, "s" * 200])
+def test_tokens_signed_elsewhere_verify_with_the_precomputed_states(secret: str) -> None:
+    # PyJWT signs with the standard HMAC; our states must accept its tokens, and refuse one
+    # signed with a secret differing in its last byte (past the block for long secrets).
+    _, manager = make_app(f"hmac_states_{len(secret)}", secret_key=secret, decode_algorithms=["HS256", "HS512"])
+    for algorithm in ("HS256", "HS512"):
+        good = jwt.encode(CLAIMS, secret, algorithm)
+        assert manager.decode_token(good).identity == "a"
+        bad = jwt.encode(CLAIMS, secret[:-1] + "t", algorithm)
+        with pytest.raises(InvalidSignatureError):
+            manager.decode_token(bad)
