@@ -139,7 +139,7 @@ def _check_claims(
                 raise exc.DecodeError(f"The {claim!r} claim must be a string", claim=claim)
 
 
-_NUMBERS = frozenset((int, float))
+_NUMBERS: frozenset[Any] = frozenset((int, float))
 
 
 def _check_times(payload: Mapping[str, Any], leeway: float, verify_exp: bool) -> None:
@@ -147,8 +147,8 @@ def _check_times(payload: Mapping[str, Any], leeway: float, verify_exp: bool) ->
     exp, iat, nbf = get("exp", _ABSENT), get("iat", _ABSENT), get("nbf", _ABSENT)
     # An int or float in range passes on one class test and one comparison (JSON gives
     # exact ints and floats); anything else gets _time_claim's full test and its error.
-    checks: tuple[tuple[str, Any], ...] = (("exp", exp), ("iat", iat), ("nbf", nbf))
-    for claim, value in checks:
+    value: Any
+    for claim, value in (("exp", exp), ("iat", iat), ("nbf", nbf)):
         if value is not _ABSENT and (value.__class__ not in _NUMBERS or not 0 <= value <= _MAX_TIMESTAMP):
             _time_claim(payload, claim)
     now = time.time()
