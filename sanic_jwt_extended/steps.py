@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from .revocation import Revocation
     from .settings import Settings
 
-__all__ = ("STEPS", "STOP", "Checker", "Pass", "Plan", "Step", "decode_loaded")
+__all__ = ("STEPS", "STOP", "STRING_BOUND", "Checker", "Pass", "Plan", "Step", "decode_loaded", "ordinary")
 
 STOP: Final = object()
 
@@ -64,15 +64,17 @@ class Checker(Protocol):
 class Pass:
     """One request on its way through the steps."""
 
-    __slots__ = ("location", "plan", "preflight", "probed", "raw", "request", "token")
+    __slots__ = ("location", "plan", "preflight", "probed", "raw", "request", "token", "verified")
 
-    def __init__(self, request: Request, plan: Plan) -> None:
+    def __init__(self, request: Request, plan: Plan, hit: Token | None = None, *, probed: bool = False) -> None:
         self.request = request
         self.plan = plan
-        self.token: Token | None = None
-        self.location = ""
+        # The verified token, as cached and shared between requests (``token`` may become
+        # a copy carrying the user); a probe hit arrives with it.
+        self.verified = self.token = hit
+        self.location = "headers" if hit is not None else ""
         self.raw = ""
-        self.probed = False  # the exact token-header value was looked up in the cache
+        self.probed = probed  # the exact token-header value was looked up in the cache
         self.preflight = False
 
 
@@ -88,6 +90,8 @@ class Plan:
     locations: tuple[str, ...]
     searches: tuple[tuple[str, bool], ...]  # (location, refresh names?) in the order tried
     probe_header: str | None  # the header looked up in the cache before anything is parsed
+    settled_steps: tuple[Step, ...]  # what a token settled on this plan still goes through
+    mark: int  # this plan's bit in a token's settled marks; 0: never settled
     refresh: bool
     token_type: str
     exempt_methods: tuple[str, ...]
@@ -111,20 +115,18 @@ def methods(v: Checker, p: Pass) -> object:
     return None
 
 
+def ordinary(method: str, plan: Plan) -> bool:
+    """Whether ``methods`` lets ``method`` through without a look at the request (neither
+    exempt nor OPTIONS): then a settled token needs no step at all."""
+    return method != "OPTIONS" and method not in plan.exempt_methods
+
+
 def extract(v: Checker, p: Pass) -> object:
-    """The usual request: a header this process verified before, found by its exact value.
-    Otherwise the raw token of the first location holding one."""
+    """The raw token of the first location holding one (unless the runner's probe found the
+    token-header value in the cache already)."""
+    if p.token is not None:
+        return None
     plan, request = p.plan, p.request
-    header = plan.probe_header
-    if header is not None and (v.remote is None or not v.remote.stale):
-        values = request.headers.getall(header, None)
-        if values is not None and len(values) == 1:
-            p.probed = True
-            hit = v.cache.by_header(values[0])
-            if hit is not None:
-                p.token = hit
-                p.location = "headers"
-                return None
     for location, refresh in plan.searches:
         raw = LOCATIONS[location].extract(request, v.settings, refresh)
         # A token that is present but bad fails in decode: no falling through to the next location.
@@ -144,7 +146,7 @@ def decode(v: Checker, p: Pass) -> object:
     if remote is not None and remote.stale:
         return _decode_after(v, p, None)
     try:
-        p.token = v.decode(p.raw, header=p.location == "headers", probe=not p.probed)
+        p.verified = p.token = v.decode(p.raw, header=p.location == "headers", probe=not p.probed)
     except UnknownKeyError as error:
         if remote is None:
             raise
@@ -163,25 +165,25 @@ async def _decode_after(v: Checker, p: Pass, error: UnknownKeyError | None) -> N
         await remote.ensure(error)
     header = p.location == "headers"
     try:
-        p.token = v.decode(p.raw, header=header, probe=not p.probed)
+        p.verified = p.token = v.decode(p.raw, header=header, probe=not p.probed)
     except UnknownKeyError as again:
         if error is not None:
             raise
         await remote.ensure(again)
-        p.token = v.decode(p.raw, header=header, probe=False)
+        p.verified = p.token = v.decode(p.raw, header=header, probe=False)
 
 
 def decode_loaded(v: Checker, p: Pass) -> object:
     """``decode`` when a ``decode_key_loader`` picks the key: it waits only for an async loader."""
     outcome = v.decode_loaded(p.raw)
     if isinstance(outcome, Token):
-        p.token = outcome
+        p.verified = p.token = outcome
         return None
     return _loaded_after(p, outcome)
 
 
 async def _loaded_after(p: Pass, outcome: Awaitable[Token]) -> None:
-    p.token = await outcome
+    p.verified = p.token = await outcome
 
 
 def csrf(v: Checker, p: Pass) -> object:
@@ -263,6 +265,14 @@ def _token(p: Pass) -> Token:
     assert token is not None  # noqa: S101 - decode ran before every step reading it
     return token
 
+
+# Steps whose verdict on a token read from the token header depends on nothing but that
+# header's exact value and the route's plan: not on the clock (a probe hit re-checks exp and
+# nbf itself), the rest of the request, a store or user code. A token that went through a
+# plan once is settled on it (``Token.settle``): later requests carrying the same header
+# value run only the plan's other steps. A new step is not listed unless it qualifies, so
+# by default it runs on every request.
+STRING_BOUND: frozenset[Step] = frozenset((extract, decode, csrf, token_type, roles))
 
 STEPS: tuple[Step, ...] = (
     methods,

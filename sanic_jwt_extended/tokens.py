@@ -35,6 +35,7 @@ class Token:
         "_prefix",
         "_raw",
         "_revoker",
+        "_settled",
         "_user",
     )
 
@@ -62,11 +63,22 @@ class Token:
         self._namespace = public_claim_namespace
         self._prefix = private_claim_prefix
         self._user: Any = None
+        self._settled = 0
         # (jti, identity, iat, family) as a blocklist wants them, built on first use: a
         # cached token is checked on every request, its claims never change.
         self._blocklist_key: tuple[str, str, float, Any] | None = None
         # Given by the manager that verified this token; keeps this module framework-free.
         self._revoker = revoker
+
+    def settled_for(self, mark: int) -> bool:
+        """Whether the plan with this bit has passed this token through its checks that hang
+        on the token string alone (``steps.STRING_BOUND``); see ``settle``."""
+        return self._settled & mark != 0
+
+    def settle(self, mark: int) -> None:
+        """Remember that the plan with bit ``mark`` passed this token. Meant for the verifier
+        that made the token (it is the one that caches and hands it out again)."""
+        self._settled |= mark
 
     def with_user(self, user: Any) -> Token:
         """A copy carrying ``user``: verified tokens are shared between requests (the

@@ -21,6 +21,7 @@ from .requirements import Requirements
 from .steps import (
     STEPS,
     STOP,
+    STRING_BOUND,
     Pass,
     Plan,
     Step,
@@ -29,6 +30,7 @@ from .steps import (
     decode,
     decode_loaded,
     fresh,
+    ordinary,
     revoked,
     roles,
     token_type,
@@ -76,6 +78,7 @@ class Verifier(TokenDecoder):
         # Called with each authenticated request; events.py sets it only when someone listens.
         self.on_success: Callable[[Request, Token], None] | None = None
         self._plans: dict[Requirements, Plan] = {}
+        self._marks = 0
 
     @classmethod
     def build(
@@ -138,36 +141,59 @@ class Verifier(TokenDecoder):
         # A decode loader picks the key per token: the cache is probed per key, after it ran.
         loader = self.key_loader is not None
         swap: dict[Step, Step] = {decode: decode_loaded} if loader else {}
+        steps = tuple(swap.get(step, step) for step in STEPS if not skip.get(step, False))
         return Plan(
             req=req,
-            steps=tuple(swap.get(step, step) for step in STEPS if not skip.get(step, False)),
+            steps=steps,
             locations=locations,
             searches=_searches(s, locations, refresh, both=not req.verify_type),
             probe_header=s.header_keys[refresh] if locations[0] == "headers" and not loader else None,
+            settled_steps=tuple(step for step in steps if step not in STRING_BOUND),
+            mark=self._next_mark(),
             refresh=refresh,
             token_type=req.token_type,
             exempt_methods=s.exempt_methods,
         )
 
+    def _next_mark(self) -> int:
+        # Never reused, even after set_callbacks remade the plans: a cached token's marks
+        # must not speak for a plan made since. Beyond 62 plans: 0, never settled.
+        self._marks += 1
+        return 1 << self._marks if self._marks < 63 else 0
+
     def verify(self, request: Request, req: Requirements) -> Outcome:
         """Every step for ``req``: the token (``None`` when optional and absent, or on an exempt
         method) when no step waits, else a coroutine to await. Raises ``JWTExtendedException``."""
         plan = self._plans.get(req) or self.plan(req)
-        p = Pass(request, plan)
+        steps, hit, probed = plan.steps, None, False
+        # The probe: the exact token-header value verified before, found before anything is
+        # parsed (not while remote keys are stale: they are refreshed first, by decode).
+        header = plan.probe_header
+        if header is not None and (self.remote is None or not self.remote.stale):
+            values = request.headers.getall(header, None)
+            if values is not None and len(values) == 1:
+                probed = True
+                hit = self.cache.by_header(values[0])
+                if hit is not None and hit.settled_for(plan.mark):
+                    steps = plan.settled_steps
+                    if len(steps) == 1 and ordinary(request.method, plan):  # only `methods` left
+                        return _publish(request, hit, "headers", self.on_success)
+        p = Pass(request, plan, hit, probed=probed)
         index = 0
         try:
-            for step in plan.steps:
+            for step in steps:
                 index += 1
                 outcome = step(self, p)
                 if outcome is None:
                     continue
                 if outcome is STOP:
-                    break
-                return self._finish(p, outcome, plan.steps[index:])  # type: ignore[arg-type]
+                    _stopped(p)
+                    return None
+                return self._finish(p, outcome, steps[index:])  # type: ignore[arg-type]
         except JWTExtendedException as error:
             _annotate(error, p)
             raise
-        return _publish(p, self.on_success)
+        return self._done(p)
 
     async def _finish(self, p: Pass, pending: Awaitable[Any], steps: tuple[Step, ...]) -> Token | None:
         try:
@@ -175,13 +201,32 @@ class Verifier(TokenDecoder):
             for step in steps:
                 outcome = step(self, p)
                 if outcome is STOP:
-                    break
+                    _stopped(p)
+                    return None
                 if outcome is not None:
                     await outcome  # type: ignore[misc]
         except JWTExtendedException as error:
             _annotate(error, p)
             raise
-        return _publish(p, self.on_success)
+        return self._done(p)
+
+    def _done(self, p: Pass) -> Token:
+        verified, token = p.verified, p.token
+        assert verified is not None  # noqa: S101 - every step passed
+        assert token is not None  # noqa: S101
+        # The next request with this header value skips the string-bound steps.
+        if p.probed and p.location == "headers":
+            verified.settle(p.plan.mark)
+        return _publish(p.request, token, p.location, self.on_success)
+
+
+def _stopped(p: Pass) -> None:
+    # A step ended the request's checks early: no token (none on an optional route, or an
+    # exempt method or CORS preflight, even when the probe found one), for response
+    # middleware too.
+    p.request.ctx.token = None
+    if p.preflight:
+        raise CORSPreflight()
 
 
 def _annotate(error: JWTExtendedException, p: Pass) -> None:
@@ -208,17 +253,15 @@ def _searches(
     return tuple(out.values())
 
 
-def _publish(p: Pass, on_success: Callable[[Request, Token], None] | None) -> Token | None:
-    # The one place request.ctx learns the outcome (None too, for response middleware).
-    ctx = p.request.ctx
-    token = ctx.token = p.token
-    if token is None:
-        if p.preflight:
-            raise CORSPreflight()
-    else:
-        ctx.jwt_location = p.location
-        if on_success is not None:  # set only while a jwt.auth.succeeded listener exists
-            on_success(p.request, token)
+def _publish(
+    request: Request, token: Token, location: str, on_success: Callable[[Request, Token], None] | None
+) -> Token:
+    # The one place request.ctx learns an authenticated outcome (Verifier._done sets None).
+    ctx = request.ctx
+    ctx.token = token
+    ctx.jwt_location = location
+    if on_success is not None:  # set only while a jwt.auth.succeeded listener exists
+        on_success(request, token)
     return token
 
 
