@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from multidict import istr
+
 from .exceptions import ConfigurationError
 from .validate import as_bool, as_choice, as_lifetime, as_max_age, as_name, as_str_list
 
@@ -32,7 +34,9 @@ def cookie_values(config: Mapping[str, Any], values: dict[str, Any]) -> dict[str
     for kind in ("access", "refresh"):
         for part in ("header", "field"):
             option, fallback = f"{kind}_csrf_{part}_name", values[f"csrf_{part}_name"]
-            out[option] = fallback if config[option] is None else as_name(config[option], option)
+            name = fallback if config[option] is None else as_name(config[option], option)
+            # A header name as an istr spares multidict its case-folding on every CSRF check.
+            out[option] = istr(name) if part == "header" else name
     out["csrf_names_per_type"] = (out["access_csrf_header_name"], out["access_csrf_field_name"]) != (
         out["refresh_csrf_header_name"],
         out["refresh_csrf_field_name"],
