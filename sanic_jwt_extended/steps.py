@@ -66,7 +66,7 @@ class Pass:
 
     __slots__ = ("location", "plan", "preflight", "probed", "raw", "request", "token", "verified")
 
-    def __init__(self, request: Request, plan: Plan, hit: Token | None = None, *, probed: bool = False) -> None:
+    def __init__(self, request: Request, plan: Plan, hit: Token | None = None, probed: bool = False) -> None:
         self.request = request
         self.plan = plan
         # The verified token, as cached and shared between requests (``token`` may become
@@ -90,7 +90,7 @@ class Plan:
     locations: tuple[str, ...]
     searches: tuple[tuple[str, bool], ...]  # (location, refresh names?) in the order tried
     probe_header: str | None  # the header looked up in the cache before anything is parsed
-    settled_steps: tuple[Step, ...]  # what a token settled on this plan still goes through
+    settled_steps: tuple[Step, ...]  # what a settled token goes through on an ordinary method
     mark: int  # this plan's bit in a token's settled marks; 0: never settled
     refresh: bool
     token_type: str
@@ -117,7 +117,7 @@ def methods(v: Checker, p: Pass) -> object:
 
 def ordinary(method: str, plan: Plan) -> bool:
     """Whether ``methods`` lets ``method`` through without a look at the request (neither
-    exempt nor OPTIONS): then a settled token needs no step at all."""
+    exempt nor OPTIONS): a settled token then skips ``methods`` too."""
     return method != "OPTIONS" and method not in plan.exempt_methods
 
 

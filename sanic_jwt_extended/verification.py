@@ -30,6 +30,7 @@ from .steps import (
     decode,
     decode_loaded,
     fresh,
+    methods,
     ordinary,
     revoked,
     roles,
@@ -148,7 +149,7 @@ class Verifier(TokenDecoder):
             locations=locations,
             searches=_searches(s, locations, refresh, both=not req.verify_type),
             probe_header=s.header_keys[refresh] if locations[0] == "headers" and not loader else None,
-            settled_steps=tuple(step for step in steps if step not in STRING_BOUND),
+            settled_steps=tuple(step for step in steps if step not in STRING_BOUND and step is not methods),
             mark=self._next_mark(),
             refresh=refresh,
             token_type=req.token_type,
@@ -174,11 +175,12 @@ class Verifier(TokenDecoder):
             if values is not None and len(values) == 1:
                 probed = True
                 hit = self.cache.by_header(values[0])
-                if hit is not None and hit.settled_for(plan.mark):
+                # Settled, on a method `methods` has nothing to say about: the other steps only.
+                if hit is not None and hit.settled_for(plan.mark) and ordinary(request.method, plan):
                     steps = plan.settled_steps
-                    if len(steps) == 1 and ordinary(request.method, plan):  # only `methods` left
+                    if not steps:
                         return _publish(request, hit, "headers", self.on_success)
-        p = Pass(request, plan, hit, probed=probed)
+        p = Pass(request, plan, hit, probed)
         index = 0
         try:
             for step in steps:
@@ -189,13 +191,13 @@ class Verifier(TokenDecoder):
                 if outcome is STOP:
                     _stopped(p)
                     return None
-                return self._finish(p, outcome, steps[index:])  # type: ignore[arg-type]
+                return self._finish(p, outcome, steps[index:], steps is plan.steps)  # type: ignore[arg-type]
         except JWTExtendedException as error:
             _annotate(error, p)
             raise
-        return self._done(p)
+        return self._done(p, steps is plan.steps)
 
-    async def _finish(self, p: Pass, pending: Awaitable[Any], steps: tuple[Step, ...]) -> Token | None:
+    async def _finish(self, p: Pass, pending: Awaitable[Any], steps: tuple[Step, ...], full: bool) -> Token | None:
         try:
             await pending
             for step in steps:
@@ -208,15 +210,15 @@ class Verifier(TokenDecoder):
         except JWTExtendedException as error:
             _annotate(error, p)
             raise
-        return self._done(p)
+        return self._done(p, full)
 
-    def _done(self, p: Pass) -> Token:
-        verified, token = p.verified, p.token
-        assert verified is not None  # noqa: S101 - every step passed
-        assert token is not None  # noqa: S101
-        # The next request with this header value skips the string-bound steps.
-        if p.probed and p.location == "headers":
-            verified.settle(p.plan.mark)
+    def _done(self, p: Pass, full: bool) -> Token:
+        token = p.token
+        assert token is not None  # noqa: S101 - every step passed
+        # After every step of the plan: the next request with this header value skips the
+        # string-bound ones.
+        if full and p.probed and p.location == "headers" and p.verified is not None:
+            p.verified.settle(p.plan.mark)
         return _publish(p.request, token, p.location, self.on_success)
 
 
