@@ -7,6 +7,7 @@ from __future__ import annotations
 import hmac
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import jwt
@@ -23,8 +24,10 @@ __all__ = (
     "REGISTERED_CLAIMS",
     "HeaderMemo",
     "KeySelector",
+    "Rules",
     "build_claims",
     "decode",
+    "decode_with",
     "encode",
     "too_deep",
     "unverified_claims",
@@ -103,21 +106,38 @@ def _check_audience(payload: Mapping[str, Any], audience: str | Sequence[str] | 
         raise exc.InvalidAudienceError()
 
 
-def _check_claims(
-    payload: Mapping[str, Any],
-    *,
-    audience: str | Sequence[str] | None,
-    issuer: str | Sequence[str] | None,
-    leeway: float,
-    required: Sequence[str],
-    verify_exp: bool = True,
-    verify_sub: bool = True,
-) -> None:
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """What a verifier demands of every token's claims and size: ``decode``'s keyword
+    arguments, gathered once at startup rather than passed on every call."""
+
+    audience: str | Sequence[str] | None = None
+    issuer: str | Sequence[str] | None = None
+    leeway: float = 0
+    required: Sequence[str] = ()
+    max_bytes: int = 8192
+    verify_sub: bool = True
+
+    @classmethod
+    def of(cls, settings: Any) -> Rules:
+        """The rules of an app's ``Settings``: what its verification accepts."""
+        return cls(
+            settings.accepted_audience,
+            settings.accepted_issuer,
+            settings.leeway,
+            settings.required_claims,
+            settings.max_token_bytes,
+            settings.verify_sub,
+        )
+
+
+def _check_claims(payload: Mapping[str, Any], rules: Rules, verify_exp: bool) -> None:
     get = payload.get
-    for claim in required:
+    for claim in rules.required:
         if get(claim) is None:
             raise exc.MissingRequiredClaimError(f"Token is missing the {claim!r} claim", claim=claim)
-    _check_times(payload, leeway, verify_exp)
+    _check_times(payload, rules.leeway, verify_exp)
+    issuer, audience, verify_sub = rules.issuer, rules.audience, rules.verify_sub
     if issuer is not None:
         claimed = get("iss", _ABSENT)
         if claimed is _ABSENT:
@@ -242,21 +262,25 @@ def decode(
     only; an ``ExpiredSignatureError`` carries the verified ``(header, payload)`` as
     ``verified``. ``memo`` remembers parsed headers, never verdicts. Raises only
     ``JWTExtendedException`` subclasses, whatever the input."""
-    data, segments, header = _parse(token, max_bytes, memo)
+    rules = Rules(audience, issuer, leeway, required, max_bytes, verify_sub)
+    return decode_with(token, keys, rules, verify_exp, memo)
+
+
+def decode_with(
+    token: str,
+    keys: KeySelector | Sequence[VerificationKey],
+    rules: Rules,
+    verify_exp: bool = True,
+    memo: HeaderMemo | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``decode`` with its rules built once (``Rules.of(settings)``): the request path's call."""
+    data, segments, header = _parse(token, rules.max_bytes, memo)
     signing_input = data[: len(data) - len(segments[2]) - 1]
     _check_signature(signing_input, segments[2], header, keys)
     # Parsed only once the signature holds: unsigned bytes never reach the JSON parser.
     payload = json_object(segments[1], "payload")
     try:
-        _check_claims(
-            payload,
-            audience=audience,
-            issuer=issuer,
-            leeway=leeway,
-            required=required,
-            verify_exp=verify_exp,
-            verify_sub=verify_sub,
-        )
+        _check_claims(payload, rules, verify_exp)
     except exc.ExpiredSignatureError as error:
         # The signature verified: error responses may say whose token expired.
         error.verified = (header, payload)

@@ -48,9 +48,8 @@ class TokenDecoder:
         self.revoker = revoker
         self.key_loader: DecodeKeyLoader | None = None
         self.loader_keys = LoaderKeys(settings.keys, allow_weak=settings.allow_weak_secret)
-        # What verification accepts; what issuing writes (default_aud/iss) is the fallback.
-        self.audience = settings.accepted_audience
-        self.issuer = settings.accepted_issuer
+        # What verification accepts (aud and iss: what issuing writes is the fallback).
+        self.rules = codec.Rules.of(settings)
         # The few JOSE headers this app's tokens carry, parsed once each (never a verdict).
         self.headers = codec.HeaderMemo()
 
@@ -122,20 +121,8 @@ class TokenDecoder:
         allow_expired: bool,
         kept: str | None = None,
     ) -> Token:
-        s = self.settings
         try:
-            jose_header, payload = codec.decode(
-                raw,
-                keys=keys,
-                audience=self.audience,
-                issuer=self.issuer,
-                leeway=s.leeway,
-                required=s.required_claims,
-                max_bytes=s.max_token_bytes,
-                verify_exp=not allow_expired,
-                verify_sub=s.verify_sub,
-                memo=self.headers,
-            )
+            jose_header, payload = codec.decode_with(raw, keys, self.rules, not allow_expired, self.headers)
         except ExpiredSignatureError as error:
             if error.verified is not None:
                 error.token = self._token(raw, *error.verified)

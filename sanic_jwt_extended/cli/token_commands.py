@@ -67,16 +67,7 @@ def cmd_decode(args: argparse.Namespace) -> int:
     else:
         config, keys = built
         try:
-            header, claims = codec.decode(
-                token,
-                keys=keys,
-                audience=config.accepted_audience,
-                issuer=config.accepted_issuer,
-                leeway=config.leeway,
-                required=config.required_claims,
-                max_bytes=config.max_token_bytes,
-                verify_sub=config.verify_sub,
-            )
+            header, claims = codec.decode_with(token, keys, codec.Rules.of(config))
         except JWTExtendedException as error:
             raise _rejected(error, token, keys.decode_algorithms) from None
     document = {"verified": built is not None, "header": header, "claims": claims, "dates": dates(claims)}
