@@ -17,7 +17,7 @@ from .cache import VerifiedCache
 from .exceptions import ConfigurationError, ExpiredSignatureError
 from .jwks import RemoteKeys
 from .key_loading import LoaderKeys
-from .tokens import Token
+from .tokens import Reading, Token
 
 if TYPE_CHECKING:
     from .keys import KeySet, VerificationKey
@@ -52,6 +52,14 @@ class TokenDecoder:
         self.rules = codec.Rules.of(settings)
         # The few JOSE headers this app's tokens carry, parsed once each (never a verdict).
         self.headers = codec.HeaderMemo()
+        # How its tokens read their claims: one object all of them share.
+        self.reading = Reading(
+            settings.identity_claim,
+            settings.acl_claim,
+            settings.public_claim_namespace,
+            settings.private_claim_prefix,
+            revoker,
+        )
 
     def decode(self, raw: str, *, header: bool = False, probe: bool = True, allow_expired: bool = False) -> Token:
         """Verify ``raw`` (signature, exp/nbf/iat, aud, iss, required claims) into a ``Token``.
@@ -130,18 +138,9 @@ class TokenDecoder:
         return self._token(raw, jose_header, payload, kept)
 
     def _token(self, raw: str, jose_header: dict[str, Any], payload: dict[str, Any], kept: str | None = None) -> Token:
-        s = self.settings
-        return Token(
-            raw if kept is None else kept,
-            payload,
-            jose_header,
-            identity_claim=s.identity_claim,
-            acl_claim=s.acl_claim,
-            public_claim_namespace=s.public_claim_namespace,
-            private_claim_prefix=s.private_claim_prefix,
-            revoker=self.revoker,
-            raw_offset=0 if kept is None else len(kept) - len(raw),
-        )
+        if kept is None:
+            return Token(raw, payload, jose_header, reading=self.reading)
+        return Token(kept, payload, jose_header, reading=self.reading, raw_offset=len(kept) - len(raw))
 
 
 def _close(outcome: Awaitable[Any]) -> None:

@@ -3,18 +3,35 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 from .claims import REGISTERED_CLAIMS
 from .exceptions import ConfigurationError
 
-__all__ = ("Token",)
+__all__ = ("Reading", "Token")
 
 
 def _datetime(value: Any) -> datetime | None:
     # The codec has already range-checked exp/iat/nbf, so this cannot overflow.
     return None if value is None else datetime.fromtimestamp(value, tz=timezone.utc)
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """How one app reads its tokens: the claim names its settings give, and who revokes.
+
+    The tokens a verifier makes share one, so a cached token holds one reference here
+    rather than five.
+    """
+
+    identity_claim: str = "sub"
+    acl_claim: str = "role"
+    public_claim_namespace: str = ""
+    private_claim_prefix: str = ""
+    # Given by the manager that verified the token; keeps this module framework-free.
+    revoker: Callable[[Token], Awaitable[None]] | None = None
 
 
 class Token:
@@ -24,20 +41,7 @@ class Token:
     verified. ``repr`` never shows the encoded token, so logging a ``Token`` is safe.
     """
 
-    __slots__ = (
-        "_acl_claim",
-        "_blocklist_key",
-        "_data",
-        "_header",
-        "_identity_claim",
-        "_namespace",
-        "_offset",
-        "_prefix",
-        "_raw",
-        "_revoker",
-        "_settled",
-        "_user",
-    )
+    __slots__ = ("_blocklist_key", "_data", "_header", "_offset", "_raw", "_reading", "_settled", "_user")
 
     def __init__(
         self,
@@ -51,6 +55,7 @@ class Token:
         private_claim_prefix: str = "",
         revoker: Callable[[Token], Awaitable[None]] | None = None,
         raw_offset: int = 0,
+        reading: Reading | None = None,
     ) -> None:
         # ``raw_jwt[raw_offset:]`` is the token: a token read from the Authorization header is
         # kept as the header value the verified-token cache is keyed on, one string for both.
@@ -58,17 +63,15 @@ class Token:
         self._offset = raw_offset
         self._data = raw_data
         self._header = header or {}
-        self._identity_claim = identity_claim
-        self._acl_claim = acl_claim
-        self._namespace = public_claim_namespace
-        self._prefix = private_claim_prefix
+        # ``reading`` (a verifier's, shared) stands for the four names and the revoker.
+        self._reading = reading or Reading(
+            identity_claim, acl_claim, public_claim_namespace, private_claim_prefix, revoker
+        )
         self._user: Any = None
         self._settled = 0
         # (jti, identity, iat, family) as a blocklist wants them, built on first use: a
         # cached token is checked on every request, its claims never change.
         self._blocklist_key: tuple[str, str, float, Any] | None = None
-        # Given by the manager that verified this token; keeps this module framework-free.
-        self._revoker = revoker
 
     def settled_for(self, mark: int) -> bool:
         """Whether the plan with this bit has passed this token through its checks that hang
@@ -119,7 +122,7 @@ class Token:
     @property
     def identity(self) -> Any:
         """The identity claim (``sub`` unless ``config.identity_claim`` says otherwise)."""
-        return self._data.get(self._identity_claim)
+        return self._data.get(self._reading.identity_claim)
 
     @property
     def fresh(self) -> bool | None:
@@ -140,7 +143,7 @@ class Token:
     @property
     def role(self) -> str | list[str] | None:
         """The role claim (``config.acl_claim``), a string or a list of strings."""
-        return self._data.get(self._acl_claim)
+        return self._data.get(self._reading.acl_claim)
 
     @property
     def roles(self) -> frozenset[str]:
@@ -196,7 +199,8 @@ class Token:
         return self._data.get("fam")
 
     def _custom_claims(self) -> dict[str, Any]:
-        reserved = REGISTERED_CLAIMS | {self._identity_claim, self._acl_claim}
+        reading = self._reading
+        reserved = REGISTERED_CLAIMS | {reading.identity_claim, reading.acl_claim}
         return {name: value for name, value in self._data.items() if name not in reserved}
 
     @property
@@ -206,7 +210,7 @@ class Token:
         With both the namespace and the private prefix empty (the defaults) public and
         private claims cannot be told apart, and both properties hold every custom claim.
         """
-        ns, prefix = self._namespace, self._prefix
+        ns, prefix = self._reading.public_claim_namespace, self._reading.private_claim_prefix
         return {
             name[len(ns) :]: value
             for name, value in self._custom_claims().items()
@@ -216,7 +220,7 @@ class Token:
     @property
     def private_claims(self) -> dict[str, Any]:
         """Claims under ``config.private_claim_prefix``, with the prefix stripped."""
-        ns, prefix = self._namespace, self._prefix
+        ns, prefix = self._reading.public_claim_namespace, self._reading.private_claim_prefix
         return {
             name[len(prefix) :]: value
             for name, value in self._custom_claims().items()
@@ -235,7 +239,7 @@ class Token:
             data = self._data
             key = self._blocklist_key = (
                 str(data.get("jti")),
-                str(data.get(self._identity_claim)),
+                str(data.get(self._reading.identity_claim)),
                 float(data.get("iat", 0.0)),
                 data.get("fam"),
             )
@@ -243,6 +247,7 @@ class Token:
 
     async def revoke(self) -> None:
         """Revoke this token in its app's blocklist (needs ``config.use_blocklist``)."""
-        if self._revoker is None:
+        revoker = self._reading.revoker
+        if revoker is None:
             raise ConfigurationError("this Token was not produced by a JWTManager and cannot be revoked")
-        await self._revoker(self)
+        await revoker(self)
