@@ -95,6 +95,7 @@ class Plan:
     refresh: bool
     token_type: str
     exempt_methods: tuple[str, ...]
+    watched_methods: frozenset[str]  # the ones `methods` looks at: the exempt ones and OPTIONS
 
 
 def methods(v: Checker, p: Pass) -> object:
@@ -118,7 +119,7 @@ def methods(v: Checker, p: Pass) -> object:
 def ordinary(method: str, plan: Plan) -> bool:
     """Whether ``methods`` lets ``method`` through without a look at the request (neither
     exempt nor OPTIONS): a settled token then skips ``methods`` too."""
-    return method != "OPTIONS" and method not in plan.exempt_methods
+    return method not in plan.watched_methods
 
 
 def extract(v: Checker, p: Pass) -> object:
