@@ -28,6 +28,7 @@ __all__ = (
     "LOCATIONS",
     "Location",
     "describe_locations",
+    "search_order",
     "token_from_cookies",
     "token_from_headers",
     "token_from_json",
@@ -174,6 +175,21 @@ LOCATIONS: Mapping[str, Location] = MappingProxyType(
         "json": Location(_from_json, _json_name),
     }
 )
+
+
+def search_order(
+    settings: Settings, locations: tuple[str, ...], refresh: bool, *, both: bool
+) -> tuple[tuple[str, bool], ...]:
+    """(location, refresh names?) pairs, in order. With ``both`` (``verify_type=False``) each
+    location is searched under the route's own names, then the other type's; a place both
+    types share (the same header, the query parameter) is searched once."""
+    if not both:
+        return tuple((location, refresh) for location in locations)
+    out: dict[str, tuple[str, bool]] = {}
+    for location in locations:
+        for kind in (refresh, not refresh):
+            out.setdefault(LOCATIONS[location].describe(settings, kind), (location, kind))
+    return tuple(out.values())
 
 
 def describe_locations(settings: Settings, locations: tuple[str, ...], refresh: bool) -> str:

@@ -24,6 +24,7 @@ from .exceptions import (
     ClaimsVerificationError,
     ConfigurationError,
     FreshTokenRequiredError,
+    JWTExtendedException,
     NoAuthorizationError,
     UnknownKeyError,
     UserLookupError,
@@ -76,6 +77,14 @@ class Pass:
         self.raw = ""
         self.probed = probed  # the exact token-header value was looked up in the cache
         self.preflight = False
+
+    def annotate(self, error: JWTExtendedException) -> None:
+        """The one place errors learn the request's token (set only once the signature
+        verified; an expired token arrives on the error itself, from decode) and location."""
+        if self.location:
+            error.location = self.location
+        if self.token is not None:
+            error.token = self.token
 
 
 Step = Callable[[Checker, "Pass"], object]

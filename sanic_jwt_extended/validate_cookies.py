@@ -16,6 +16,22 @@ __all__ = ("cookie_values",)
 _SAMESITE = ("Strict", "Lax", "None")
 
 
+def _csrf_names(config: Mapping[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    # One name per token type, resolved once: the CSRF check only picks one of two strings.
+    out: dict[str, Any] = {}
+    for kind in ("access", "refresh"):
+        for part in ("header", "field"):
+            option, fallback = f"{kind}_csrf_{part}_name", values[f"csrf_{part}_name"]
+            name = fallback if config[option] is None else as_name(config[option], option)
+            # A header name as an istr spares multidict its case-folding on every CSRF check.
+            out[option] = istr(name) if part == "header" else name
+    out["csrf_names_per_type"] = (out["access_csrf_header_name"], out["access_csrf_field_name"]) != (
+        out["refresh_csrf_header_name"],
+        out["refresh_csrf_field_name"],
+    )
+    return out
+
+
 def cookie_values(config: Mapping[str, Any], values: dict[str, Any]) -> dict[str, Any]:
     cookies = "cookies" in values["token_location"]
     out: dict[str, Any] = {
@@ -30,17 +46,7 @@ def cookie_values(config: Mapping[str, Any], values: dict[str, Any]) -> dict[str
         else as_lifetime(config["implicit_refresh"], "implicit_refresh"),
     }
     out["csrf_in_cookies"] = as_bool(config["csrf_in_cookies"], "csrf_in_cookies")
-    # One name per token type, resolved once: the CSRF check only picks one of two strings.
-    for kind in ("access", "refresh"):
-        for part in ("header", "field"):
-            option, fallback = f"{kind}_csrf_{part}_name", values[f"csrf_{part}_name"]
-            name = fallback if config[option] is None else as_name(config[option], option)
-            # A header name as an istr spares multidict its case-folding on every CSRF check.
-            out[option] = istr(name) if part == "header" else name
-    out["csrf_names_per_type"] = (out["access_csrf_header_name"], out["access_csrf_field_name"]) != (
-        out["refresh_csrf_header_name"],
-        out["refresh_csrf_field_name"],
-    )
+    out.update(_csrf_names(config, values))
     out["cookie_domain"] = (
         None if config["cookie_domain"] is None else as_name(config["cookie_domain"], "cookie_domain")
     )

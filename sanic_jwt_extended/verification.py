@@ -16,7 +16,7 @@ from .cache import VerifiedCache
 from .decoding import DecodeKeyLoader, TokenDecoder
 from .exceptions import ConfigurationError, CORSPreflight, JWTExtendedException
 from .jwks import RemoteKeys
-from .locations import LOCATIONS
+from .locations import search_order
 from .requirements import Requirements
 from .steps import (
     STEPS,
@@ -146,7 +146,7 @@ class Verifier(TokenDecoder):
             req=req,
             steps=steps,
             locations=locations,
-            searches=_searches(s, locations, refresh, both=not req.verify_type),
+            searches=search_order(s, locations, refresh, both=not req.verify_type),
             probe_header=s.header_keys[refresh] if locations[0] == "headers" and not loader else None,
             settled_steps=tuple(step for step in steps if step not in STRING_BOUND and step is not methods),
             mark=self._next_mark(),
@@ -194,7 +194,7 @@ class Verifier(TokenDecoder):
                     return None
                 return self._finish(p, outcome, steps[index:], steps is plan.steps)  # type: ignore[arg-type]
         except JWTExtendedException as error:
-            _annotate(error, p)
+            p.annotate(error)
             raise
         return self._done(p, steps is plan.steps)
 
@@ -209,7 +209,7 @@ class Verifier(TokenDecoder):
                 if outcome is not None:
                     await outcome  # type: ignore[misc]
         except JWTExtendedException as error:
-            _annotate(error, p)
+            p.annotate(error)
             raise
         return self._done(p, full)
 
@@ -230,30 +230,6 @@ def _stopped(p: Pass) -> None:
     p.request.ctx.token = None
     if p.preflight:
         raise CORSPreflight()
-
-
-def _annotate(error: JWTExtendedException, p: Pass) -> None:
-    # The one place errors learn the request's token: p.token is set only once the signature
-    # verified (an expired token arrives on the error itself, from decode).
-    if p.location:
-        error.location = p.location
-    if p.token is not None:
-        error.token = p.token
-
-
-def _searches(
-    settings: Settings, locations: tuple[str, ...], refresh: bool, *, both: bool
-) -> tuple[tuple[str, bool], ...]:
-    """(location, refresh names?) pairs, in order. With ``both`` (``verify_type=False``) each
-    location is searched under the route's own names, then the other type's; a place both
-    types share (the same header, the query parameter) is searched once."""
-    if not both:
-        return tuple((location, refresh) for location in locations)
-    out: dict[str, tuple[str, bool]] = {}
-    for location in locations:
-        for kind in (refresh, not refresh):
-            out.setdefault(LOCATIONS[location].describe(settings, kind), (location, kind))
-    return tuple(out.values())
 
 
 def _publish(
