@@ -19,12 +19,9 @@ _ABSENT: Any = object()
 _STRING_CLAIMS = {True: ("jti", "type", "sub"), False: ("jti", "type")}
 
 
-def _time_claim(payload: Mapping[str, Any], claim: str) -> Any:
-    # A value a datetime cannot hold would crash later, in a view.
-    value = payload.get(claim, _ABSENT)
-    if value is _ABSENT:
-        return None
-    # JSON gives exact ints and floats; anything else (bool included) needs the full test.
+def _check_time_value(claim: str, value: Any) -> None:
+    # The full test, for a value the quick one in _check_times did not pass: a value a
+    # datetime cannot hold would crash later, in a view.
     cls = value.__class__
     if cls is not int and cls is not float and (isinstance(value, bool) or not isinstance(value, (int, float))):
         raise exc.DecodeError(f"The {claim!r} claim must be a number", claim=claim)
@@ -32,7 +29,6 @@ def _time_claim(payload: Mapping[str, Any], claim: str) -> Any:
     # fail the comparison too.
     if not 0 <= value <= _MAX_TIMESTAMP:
         raise exc.DecodeError(f"The {claim!r} claim is out of range", claim=claim)
-    return value
 
 
 def _check_audience(payload: Mapping[str, Any], audience: str | Sequence[str] | None) -> None:
@@ -112,11 +108,11 @@ def _check_times(payload: Mapping[str, Any], leeway: float, verify_exp: bool) ->
     get = payload.get
     exp, iat, nbf = get("exp", _ABSENT), get("iat", _ABSENT), get("nbf", _ABSENT)
     # An int or float in range passes on one class test and one comparison (JSON gives
-    # exact ints and floats); anything else gets _time_claim's full test and its error.
+    # exact ints and floats); anything else gets the full test and its error.
     value: Any
     for claim, value in (("exp", exp), ("iat", iat), ("nbf", nbf)):
         if value is not _ABSENT and (value.__class__ not in _NUMBERS or not 0 <= value <= _MAX_TIMESTAMP):
-            _time_claim(payload, claim)
+            _check_time_value(claim, value)
     now = time.time()
     if verify_exp and exp is not _ABSENT and exp <= now - leeway:
         raise exc.ExpiredSignatureError()

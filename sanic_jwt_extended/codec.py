@@ -111,10 +111,10 @@ def hmac_digest(key: VerificationKey, name: str, algorithm: Any, message: bytes)
 
 
 def _signature_valid(signing_input: bytes, segment: bytes, header: Mapping[str, Any], key: VerificationKey) -> bool:
-    name = header.get("alg")
+    name = header.get("alg", "")
     # Only a configured name selects an algorithm; a list or object is not even hashable.
     algorithm = key.algorithms.get(name) if isinstance(name, str) else None
-    if algorithm is None or name is None:
+    if algorithm is None:
         raise exc.InvalidAlgorithmError()
     signature = b64decode(segment)
     try:

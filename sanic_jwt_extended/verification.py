@@ -31,6 +31,7 @@ from .steps import (
     decode_loaded,
     fresh,
     methods,
+    ordinary,
     revoked,
     roles,
     token_type,
@@ -176,8 +177,7 @@ class Verifier(TokenDecoder):
                 probed = True
                 hit = self.cache.by_header(values[0])
                 # Settled, on a method `methods` has nothing to say about: the other steps only.
-                # (`steps.ordinary`, written out: this is the lookup of nearly every request.)
-                if hit is not None and hit.settled_for(plan.mark) and request.method not in plan.watched_methods:
+                if hit is not None and hit.settled_for(plan.mark) and ordinary(request.method, plan):
                     steps = plan.settled_steps
                     if not steps:
                         return _publish(request, hit, "headers", self.on_success)
@@ -235,7 +235,7 @@ def _stopped(p: Pass) -> None:
 def _publish(
     request: Request, token: Token, location: str, on_success: Callable[[Request, Token], None] | None
 ) -> Token:
-    # The one place request.ctx learns an authenticated outcome (Verifier._done sets None).
+    # The one place request.ctx learns an authenticated outcome (_stopped sets None).
     ctx = request.ctx
     ctx.token = token
     ctx.jwt_location = location
