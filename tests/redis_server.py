@@ -8,6 +8,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from .helpers import free_port
 
@@ -26,11 +27,14 @@ def redis_binary() -> str | None:
 class RedisServer:
     """One redis-server process on a free loopback port, its data in ``directory``."""
 
-    def __init__(self, binary: str, directory: Path, *, persistent: bool = False) -> None:
+    def __init__(
+        self, binary: str, directory: Path, *, persistent: bool = False, replica_of: int | None = None
+    ) -> None:
         self.binary = binary
         self.directory = directory
         self.port = free_port()
         self.persistent = persistent
+        self.replica_of = replica_of  # the master's port: this one replicates it
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -43,6 +47,8 @@ class RedisServer:
         if self.persistent:
             # appendfsync always: a revocation acknowledged before a crash survives it.
             args += ["--appendonly", "yes", "--appendfsync", "always"]
+        if self.replica_of is not None:
+            args += ["--replicaof", "127.0.0.1", str(self.replica_of)]
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -78,13 +84,15 @@ def flush(port: int) -> None:
 
 
 class RedisClusterServers:
-    """A real Redis Cluster of ``masters`` redis-server processes (no replicas), slots split
-    evenly, wired with CLUSTER ADDSLOTS/MEET (no redis-cli needed)."""
+    """A real Redis Cluster of ``masters`` redis-server processes, slots split evenly, each
+    master with ``replicas`` replicas, wired with CLUSTER ADDSLOTS/MEET/REPLICATE (no
+    redis-cli needed). ``ports`` are the masters', ``replica_ports`` the replicas'."""
 
-    def __init__(self, binary: str, directory: Path, masters: int = 3) -> None:
+    def __init__(self, binary: str, directory: Path, masters: int = 3, replicas: int = 0) -> None:
         self.binary = binary
         self.directory = directory
         self.ports = [_cluster_port() for _ in range(masters)]
+        self.replica_ports = [_cluster_port() for _ in range(masters * replicas)]
         self.processes: dict[int, subprocess.Popen[bytes]] = {}
 
     @property
@@ -94,45 +102,85 @@ class RedisClusterServers:
     def start(self) -> None:
         import redis
 
-        for port in self.ports:
-            args = [self.binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(self.directory)]
-            args += ["--save", "", "--protected-mode", "no", "--cluster-enabled", "yes"]
-            args += ["--cluster-config-file", f"nodes-{port}.conf", "--cluster-node-timeout", "1000"]
-            self.processes[port] = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        clients = [redis.Redis(port=port, socket_timeout=2) for port in self.ports]
+        every = self.ports + self.replica_ports
+        for port in every:
+            self._spawn(port)
+        clients = {port: redis.Redis(port=port, socket_timeout=2) for port in every}
         try:
-            for client in clients:
-                _wait(lambda client=client: bool(client.ping()))
+            for client in clients.values():
+                wait_until(lambda client=client: bool(client.ping()))
             share = 16384 // len(self.ports)
-            for index, client in enumerate(clients):
-                last = 16383 if index == len(clients) - 1 else (index + 1) * share - 1
-                client.execute_command("CLUSTER", "ADDSLOTS", *range(index * share, last + 1))
-                client.execute_command("CLUSTER", "SET-CONFIG-EPOCH", index + 1)
-            for port in self.ports[1:]:
-                clients[0].execute_command("CLUSTER", "MEET", "127.0.0.1", port)
-            for client in clients:
-                _wait(lambda client=client: b"cluster_state:ok" in client.execute_command("CLUSTER", "INFO"))
-                _wait(lambda client=client: len(client.execute_command("CLUSTER", "SLOTS")) == len(self.ports))
+            for index, port in enumerate(self.ports):
+                last = 16383 if index == len(self.ports) - 1 else (index + 1) * share - 1
+                clients[port].execute_command("CLUSTER", "ADDSLOTS", *range(index * share, last + 1))
+                clients[port].execute_command("CLUSTER", "SET-CONFIG-EPOCH", index + 1)
+            first = clients[self.ports[0]]
+            for port in every[1:]:
+                first.execute_command("CLUSTER", "MEET", "127.0.0.1", port)
+            for client in clients.values():
+                wait_until(lambda client=client: b"cluster_state:ok" in client.execute_command("CLUSTER", "INFO"))
+                wait_until(lambda client=client: len(client.execute_command("CLUSTER", "SLOTS")) == len(self.ports))
+            self._replicate(clients)
         except Exception:
             self.stop()
             raise
         finally:
-            for client in clients:
+            for client in clients.values():
                 client.close()
+
+    def _replicate(self, clients: dict[int, Any]) -> None:
+        ids = {port: clients[port].execute_command("CLUSTER", "MYID").decode() for port in self.ports}
+        for index, port in enumerate(self.replica_ports):
+            replica, master = clients[port], self.ports[index % len(self.ports)]
+            # The replica must have heard of its master through the bus before REPLICATE.
+            wait_until(
+                lambda replica=replica, master=master: (
+                    ids[master].encode() in replica.execute_command("CLUSTER", "NODES")
+                )
+            )
+            replica.execute_command("CLUSTER", "REPLICATE", ids[master])
+        for port in self.replica_ports:
+            wait_until(lambda port=port: replicating(port))
+        # Every node must know the replicas (gossip) before a test asks who serves what.
+        per_master = 1 + len(self.replica_ports) // len(self.ports)
+        for client in clients.values():
+            wait_until(
+                lambda client=client: all(
+                    len(entry) - 2 == per_master for entry in client.execute_command("CLUSTER", "SLOTS")
+                )
+            )
+
+    def master_of(self, key: str) -> tuple[int, list[int]]:
+        """The port of the master serving ``key`` and its replicas' ports, as the cluster says now."""
+        import redis
+
+        for port in self.processes:
+            client = redis.Redis(port=port, socket_timeout=2)
+            try:
+                slot = int(client.execute_command("CLUSTER", "KEYSLOT", key))
+                for start, end, master, *replicas in client.execute_command("CLUSTER", "SLOTS"):
+                    if start <= slot <= end:
+                        return int(master[1]), [int(replica[1]) for replica in replicas]
+            except redis.RedisError:
+                continue
+            finally:
+                client.close()
+        raise LookupError(key)
 
     def port_of(self, key: str) -> int:
         """The port of the master that serves ``key``."""
-        import redis
+        return self.master_of(key)[0]
 
-        client = redis.Redis(port=self.ports[0], socket_timeout=2)
-        try:
-            slot = int(client.execute_command("CLUSTER", "KEYSLOT", key))
-            for start, end, master, *_ in client.execute_command("CLUSTER", "SLOTS"):
-                if start <= slot <= end:
-                    return int(master[1])
-        finally:
-            client.close()
-        raise LookupError(key)
+    def _spawn(self, port: int) -> None:
+        args = [self.binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(self.directory)]
+        args += ["--save", "", "--protected-mode", "no", "--cluster-enabled", "yes"]
+        args += ["--cluster-config-file", f"nodes-{port}.conf", "--cluster-node-timeout", "1000"]
+        self.processes[port] = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def restart(self, port: int) -> None:
+        """Start a killed node again on its own nodes.conf: a master that was failed over
+        comes back as a replica of the node that took its place."""
+        self._spawn(port)
 
     def kill(self, port: int) -> None:
         process = self.processes.pop(port)
@@ -160,7 +208,18 @@ def _cluster_port() -> int:
             return port
 
 
-def _wait(condition: Callable[[], bool], timeout: float = 15) -> None:
+def replicating(port: int) -> bool:
+    """Whether the replica on ``port`` has its link to the master up."""
+    import redis
+
+    client = redis.Redis(port=port, socket_timeout=2)
+    try:
+        return bool(client.info("replication").get("master_link_status") == "up")
+    finally:
+        client.close()
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 15) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -170,7 +229,7 @@ def _wait(condition: Callable[[], bool], timeout: float = 15) -> None:
             pass
         except Exception as error:  # redis-py's errors while the server boots
             if time.monotonic() > deadline:
-                raise RuntimeError("redis cluster did not come up") from error
+                raise RuntimeError("redis did not come up") from error
         if time.monotonic() > deadline:
-            raise RuntimeError("redis cluster did not come up")
+            raise RuntimeError("redis did not come up")
         time.sleep(0.05)

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = ("RedisBlocklist",)
 
 logger = logging.getLogger("sanic_jwt_extended")
+_SHORT_OF_REPLICAS = "blocklist: a revocation reached %d of %d replicas within %d ms; answering 503"
 
 # Every write runs as one script with its event: the key, then XADD to the stream (and the
 # pub/sub message older mirrors listen for). A write can never exist without its event.
@@ -72,7 +73,9 @@ class RedisBlocklist(RedisSessions):
 
     ``local_mirror=True`` keeps a copy in each process, trusted for at most
     ``mirror_max_lag`` seconds after it last heard from Redis. Every write, in either mode,
-    appends to an event stream capped near ``stream_maxlen`` entries.
+    appends to an event stream capped near ``stream_maxlen`` entries. ``min_replicas=N``:
+    a revocation counts as done only once N replicas acknowledged it (else 503), so a
+    failover to a replica cannot lose it.
     """
 
     def __init__(
@@ -86,6 +89,7 @@ class RedisBlocklist(RedisSessions):
         mirror_max_lag: float | None = None,
         stream_maxlen: int = 100_000,
         cluster: bool = False,
+        min_replicas: int = 0,
         health_check_interval: float | None = None,
     ) -> None:
         if (url is None) == (client is None):
@@ -96,6 +100,11 @@ class RedisBlocklist(RedisSessions):
             raise ConfigurationError("blocklist: RedisBlocklist(stream_maxlen=) must be an integer of at least 100.")
         if cluster and client is not None:
             raise ConfigurationError("blocklist: cluster=True goes with url=; a client= is used as it is.")
+        if not isinstance(min_replicas, int) or isinstance(min_replicas, bool) or min_replicas < 0:
+            raise ConfigurationError(
+                "blocklist: RedisBlocklist(min_replicas=) must be a whole number of replicas (0: none)."
+            )
+        self.min_replicas = min_replicas
         self._clients = RedisClients(url, client, cluster=cluster, timeout=socket_timeout)
         # On a cluster every key shares the hash tag {prefix}: one slot, so a write and its
         # event stay one atomic script, and a check one round trip.
@@ -146,7 +155,22 @@ class RedisBlocklist(RedisSessions):
         legacy = encode_event(table, name, _legacy_value(table, value), until)
         keys = (self._key(table, name), self._stream, self._seq)
         args = (value, expire, table, name, self._maxlen, self._channel, legacy, "nx" if nx else "")
-        return await self._run(self.client().eval(script, 3, *keys, *args))
+        return await self._eval(script, keys, args)
+
+    async def _eval(self, script: str, keys: tuple[str, ...], args: tuple[str, ...]) -> Any:
+        """A revoking write; with ``min_replicas``, done only once that many replicas hold it
+        (WAIT, up to half the socket timeout), else 503: a failover to a replica that missed
+        it would silently un-revoke the token (Redis replicates asynchronously)."""
+        if not self.min_replicas:
+            return await self._run(self.client().eval(script, len(keys), *keys, *args))
+        wait_ms = max(1, int(self._timeout * 500))
+        reply, acknowledged = await self._run(
+            self._clients.eval_replicated(script, keys, args, self.min_replicas, wait_ms)
+        )
+        if acknowledged < self.min_replicas:
+            logger.warning(_SHORT_OF_REPLICAS, acknowledged, self.min_replicas, wait_ms)
+            raise BlocklistUnavailableError()
+        return reply
 
     def _published(self, table: str, name: str, value: str, until: float | None) -> None:
         """After a write: our own mirror learns it at once (the stream brings it back later)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from collections.abc import Sequence
 from typing import Any
 
 from ..exceptions import ConfigurationError
@@ -51,6 +52,30 @@ class RedisClients:
             client = self._connect(retry=Retry(NoBackoff(), 1), retry_on_error=[RedisConnectionError])
             self._per_loop[loop] = client
         return client
+
+    async def eval_replicated(
+        self, script: str, keys: Sequence[str], args: Sequence[str], replicas: int, timeout_ms: int
+    ) -> tuple[Any, int]:
+        """Run ``script``, then WAIT for ``replicas``: its reply, and how many replicas
+        acknowledged it within ``timeout_ms``.
+
+        WAIT counts the writes made on the connection it arrives on, so both go in one
+        pipeline (one connection). On a cluster both go to the node of the first key, with
+        redirections refused: a write redirected to another node would be "confirmed" by a
+        connection that never made it, so a redirection fails (the next write finds the
+        new owner).
+        """
+        client = self.commands()
+        pipe = client.pipeline(transaction=False)
+        pipe.eval(script, len(keys), *keys, *args)
+        if not self.cluster:
+            pipe.execute_command("WAIT", replicas, timeout_ms)
+            reply, acknowledged = await pipe.execute()
+            return reply, int(acknowledged)
+        await client.initialize()  # the slot table, for the node of the key (a no-op once known)
+        pipe.execute_command("WAIT", replicas, timeout_ms, target_nodes=client.get_node_from_key(keys[0]))
+        reply, acknowledged = await pipe.execute(allow_redirections=False)
+        return reply, int(acknowledged)
 
     def mirror(self) -> Any:
         """The mirror's own connection (URL form): no silent retries, so every drop is seen

@@ -123,6 +123,7 @@ class RedisSessions:
 
         def client(self) -> Any: ...
         async def _run(self, operation: Any) -> Any: ...
+        async def _eval(self, script: str, keys: tuple[str, ...], args: tuple[str, ...]) -> Any: ...
         def _key(self, kind: str, name: str) -> str: ...
         def _published(self, table: str, name: str, value: str, until: float | None) -> None: ...
 
@@ -144,7 +145,7 @@ class RedisSessions:
         legacy = encode_event("fam", session_id, True, end_until)
         keys = (self._key("fam", session_id), self._stream, self._seq, self._key("sess", identity))
         args = ("1", expire, "fam", session_id, self._maxlen, self._channel, legacy, session_id)
-        done = await self._run(self.client().eval(_END_HEAD + self._EVENT_SCRIPT, 4, *keys, *args))
+        done = await self._eval(_END_HEAD + self._EVENT_SCRIPT, keys, args)
         if done:
             self._published("fam", session_id, "1", end_until)
         return bool(done)

@@ -1,6 +1,6 @@
 """A host of a fleet sharing revocations through Redis, run as its own process by the tests.
 
-python tests/e2e/blocklist_app.py --port N --redis URL [--cluster] [--mirror] [--lag SECONDS]
+python tests/e2e/blocklist_app.py --port N --redis URL [--cluster] [--mirror] [--lag SECONDS] [--min-replicas N]
 """
 
 from __future__ import annotations
@@ -15,13 +15,18 @@ from sanic.response import HTTPResponse, json
 from sanic_jwt_extended import JWT, RedisBlocklist, Token, jwt_required
 
 
-def create_app(redis_url: str, *, cluster: bool, mirror: bool, lag: float) -> Sanic[Any, Any]:
+def create_app(redis_url: str, *, cluster: bool, mirror: bool, lag: float, min_replicas: int = 0) -> Sanic[Any, Any]:
     app = Sanic("blocklist_host")
     with JWT.initialize(app) as manager:
         manager.config.secret_key = os.environ["SANIC_JWT_SECRET_KEY"]
         manager.config.use_blocklist = True
         manager.config.blocklist = RedisBlocklist(
-            redis_url, cluster=cluster, local_mirror=mirror, mirror_max_lag=lag, socket_timeout=0.5
+            redis_url,
+            cluster=cluster,
+            local_mirror=mirror,
+            mirror_max_lag=lag,
+            socket_timeout=0.5,
+            min_replicas=min_replicas,
         )
 
     @app.get("/")
@@ -60,6 +65,9 @@ if __name__ == "__main__":
     parser.add_argument("--cluster", action="store_true")
     parser.add_argument("--mirror", action="store_true")
     parser.add_argument("--lag", type=float, default=1.0)
+    parser.add_argument("--min-replicas", type=int, default=0)
     args = parser.parse_args()
-    host = create_app(args.redis, cluster=args.cluster, mirror=args.mirror, lag=args.lag)
+    host = create_app(
+        args.redis, cluster=args.cluster, mirror=args.mirror, lag=args.lag, min_replicas=args.min_replicas
+    )
     host.run(host="127.0.0.1", port=args.port, single_process=True, access_log=False)
