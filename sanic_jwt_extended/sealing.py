@@ -18,12 +18,14 @@ from .key_loading import load_keys
 from .keys import KeySet
 from .settings import Settings
 from .validate import (
+    COOKIE_NAMES,
     NAMES,
     PREFIXES,
     accepted_values,
     as_audience,
     as_bool,
     as_choice,
+    as_cookie_name,
     as_leeway,
     as_lifetime,
     as_log_level,
@@ -127,6 +129,7 @@ def _names(raw: Mapping[str, Any]) -> dict[str, Any]:
         name: as_bool(raw[name], name) for name in ("cookie_secure", "session_cookie", "csrf_check_form")
     }
     values.update((name, as_name(raw[name], name)) for name in NAMES)
+    values.update((name, as_cookie_name(raw[name], name)) for name in COOKIE_NAMES)
     values.update((name, as_string(raw[name], name)) for name in PREFIXES)
     prefix = values["jwt_header_prefix"]
     if prefix != prefix.strip() or " " in prefix:

@@ -98,6 +98,20 @@ def as_name(value: Any, option: str) -> str:
     return value  # type: ignore[no-any-return]
 
 
+# RFC 6265 section 4.1.1: a cookie name is an RFC 2616 token. Sanic's parser skips any other
+# name, so such a cookie could be set but never read back.
+_COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+COOKIE_NAMES = ("access_cookie_name", "refresh_cookie_name", "access_csrf_cookie_name", "refresh_csrf_cookie_name")
+
+
+def as_cookie_name(value: Any, option: str) -> str:
+    if not _COOKIE_NAME.fullmatch(as_name(value, option)):
+        raise ConfigurationError(
+            f"{option}: {value!r} is not a cookie name (letters, digits and !#$%&'*+-.^_`|~ only, RFC 6265)."
+        )
+    return value  # type: ignore[no-any-return]
+
+
 def as_positive_int(value: Any, option: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ConfigurationError(f"{option}: must be a positive integer, got {value!r}.")

@@ -83,6 +83,10 @@ INVALID: list[tuple[dict[str, Any], str]] = [
     ({"secret_key": SECRET, "use_acl": "yes"}, "use_acl"),
     ({"secret_key": SECRET, "max_token_bytes": 0}, "max_token_bytes"),
     ({"secret_key": SECRET, "default_aud": []}, "default_aud"),
+    ({"secret_key": SECRET, "access_cookie_name": "my token"}, "access_cookie_name"),
+    ({"secret_key": SECRET, "refresh_cookie_name": "a;b"}, "refresh_cookie_name"),
+    ({"secret_key": SECRET, "access_csrf_cookie_name": "csrf=x"}, "access_csrf_cookie_name"),
+    ({"secret_key": SECRET, "refresh_csrf_cookie_name": "caf\u00e9"}, "refresh_csrf_cookie_name"),
     ({"algorithm": "RS256"}, "private_key"),
     ({"algorithm": "RS256", "secret_key": SECRET}, "secret_key"),
 ]
