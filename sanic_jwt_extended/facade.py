@@ -3,13 +3,11 @@ manager of the app serving the current request (else the only initialized app)."
 
 from __future__ import annotations
 
-import gc
-import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from sanic import Request
+from sanic import Request, Sanic
 from sanic.exceptions import SanicException
 
 from .exceptions import ConfigurationError
@@ -17,7 +15,6 @@ from .issuing import AccessTokenOptions, RefreshTokenOptions, shows_options
 from .manager import JWTManager, initialized
 
 if TYPE_CHECKING:
-    from sanic import Sanic
     from typing_extensions import Unpack
 
     from .sessions import LoginOptions, LoginTokens, SessionInfo
@@ -36,11 +33,21 @@ def get_csrf_token(raw_jwt: str) -> str | None:
     return JWT._resolve("get_csrf_token").get_csrf_token(raw_jwt)
 
 
+def _manager_named(name: str) -> JWTManager | None:
+    """The manager of the app Sanic's registry holds under ``name`` now, if it has one."""
+    try:
+        return JWTManager.get(Sanic.get_app(name))
+    except (SanicException, ConfigurationError):
+        return None  # unregistered, or replaced by an app that was never initialized
+
+
 class JWT:
     """Entry point: ``JWT.initialize(app)`` and app-resolving shortcuts for token creation."""
 
-    # Weak: the index must not keep apps alive; the state itself lives on each app.
-    _managers: ClassVar[weakref.WeakSet[JWTManager]] = weakref.WeakSet()
+    # The names of the apps initialized here, oldest first. Sanic's own registry says which of
+    # them still exist and which app a name means now (one replaced under test_mode, or
+    # unregistered, drops out): no app is kept alive here, nothing waits for the collector.
+    _initialized: ClassVar[dict[str, None]] = {}
 
     @classmethod
     @contextmanager
@@ -52,7 +59,7 @@ class JWT:
         """
         with initialized(app) as manager:
             yield manager
-        cls._managers.add(manager)
+        cls._initialized[app.name] = None
 
     @classmethod
     def _resolve(cls, method: str = "create_access_token") -> JWTManager:
@@ -62,10 +69,7 @@ class JWT:
             request = None
         if request is not None:
             return JWTManager.get(request.app)
-        managers = list(cls._managers)
-        if len(managers) > 1:
-            gc.collect()  # apps dropped but not yet collected must not make this ambiguous
-            managers = list(cls._managers)
+        managers = [manager for manager in map(_manager_named, list(cls._initialized)) if manager is not None]
         if len(managers) == 1:
             return managers[0]
         reason = "no app is initialized" if not managers else f"{len(managers)} apps are initialized"

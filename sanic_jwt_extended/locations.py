@@ -49,23 +49,19 @@ def token_from_headers(request: Request, header_key: str, prefix: str) -> str | 
         return None
     if len(values) > 1:
         raise _bad_header(f"More than one {header_key} header", header_key, prefix)
-    value = values[0]
-    # Fast path for the usual exact "Bearer <token>": compare in place, one slice.
-    cut = len(prefix)
-    if cut and value[cut : cut + 1] == " " and value.startswith(prefix):
-        token = value[cut + 1 :]
-        if token and " " not in token and "\t" not in token:
-            return token
-    # RFC 6750 §2.1: the scheme and the token are separated by spaces only; str.split()
-    # would also split on tabs, NBSP and control characters.
-    parts = [part for part in value.strip(" \t").split(" ") if part]
+    # RFC 6750 section 2.1: "<scheme> <token>", separated by spaces only (str.split() would also
+    # split on tabs, NBSP and control characters); one parser, and on the usual exact
+    # "Bearer <token>" every call below returns its input or one slice.
+    value = values[0].strip(" \t")
     if prefix:
-        if len(parts) != 2 or parts[0].lower() != prefix.lower():
+        scheme, _, token = value.partition(" ")
+        token = token.lstrip(" ")
+        if (scheme != prefix and scheme.lower() != prefix.lower()) or not token or " " in token:
             raise _bad_header(f"Bad {header_key} header", header_key, prefix)
-        return str(parts[1])
-    if len(parts) != 1:
+        return token
+    if not value or " " in value:
         raise _bad_header(f"Bad {header_key} header", header_key, prefix)
-    return str(parts[0])
+    return value
 
 
 def _bad_header(problem: str, header_key: str, prefix: str) -> InvalidHeaderError:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from sanic import Sanic
 
-from sanic_jwt_extended import JWT, JWTManager
+from sanic_jwt_extended import JWTManager
 
 from . import redis_server
 from .helpers import Client, make_app
@@ -21,11 +21,10 @@ os.environ.setdefault("SANIC_AUTO_EXTEND", "false")
 
 @pytest.fixture(autouse=True)
 def _fresh_app_registry() -> Iterator[None]:
-    # Sanic keeps every app in a class-level registry, and test clients keep apps alive
-    # longer than a test: forget both indexes so tests never see each other's apps.
+    # Sanic keeps every app in a class-level registry: forget it so tests never see each
+    # other's apps (JWT resolves the apps it initialized through that registry).
     yield
     Sanic._app_registry.clear()
-    JWT._managers.clear()
 
 
 @pytest.fixture(scope="session")

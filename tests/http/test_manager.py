@@ -81,6 +81,26 @@ def test_resolution_outside_a_request() -> None:
     assert keep
 
 
+def test_resolution_follows_sanics_app_registry() -> None:
+    # Sanic's registry says which initialized apps still exist, and which app a name means.
+    def lifetime() -> float:
+        claims = payload(JWT.create_access_token("alice"))
+        return float(claims["exp"] - claims["iat"])
+
+    first, _ = make_app("registry_a")
+    second, _ = make_app("registry_b", access_token_expires=timedelta(seconds=30))
+    with pytest.raises(ConfigurationError, match="2 apps are initialized"):
+        JWT.create_access_token("alice")
+    Sanic.unregister_app(first)  # still referenced here, but no longer an app Sanic serves
+    assert lifetime() < 31
+    Sanic("registry_b")  # the name now means an app without a manager (test_mode replaces it)
+    with pytest.raises(ConfigurationError, match="no app is initialized"):
+        JWT.create_access_token("alice")
+    third, _ = make_app("registry_b", access_token_expires=timedelta(seconds=60))
+    assert 59 < lifetime() < 61  # the app the name means now, not the one it replaced
+    assert first and second and third
+
+
 def test_access_token_claims(manager: JWTManager) -> None:
     before = int(datetime.now(timezone.utc).timestamp())
     claims = payload(manager.create_access_token("alice", fresh=True))
