@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from .revocation import Revocation
     from .settings import Settings
 
-__all__ = ("STEPS", "STOP", "STRING_BOUND", "Checker", "Pass", "Plan", "Step", "decode_loaded", "ordinary")
+__all__ = ("STEPS", "STOP", "STRING_BOUND", "Checker", "Pass", "Plan", "Step", "decode_loaded", "ordinary", "settles")
 
 STOP: Final = object()
 
@@ -211,7 +211,8 @@ def token_type(v: Checker, p: Pass) -> object:
 
 
 def revoked(v: Checker, p: Pass) -> object:
-    revocation, token = v.revocation, _token(p)
+    revocation, token = v.revocation, p.token
+    assert token is not None  # noqa: S101 - decode ran before (written out: a settled step)
     if revocation is None or revocation.passes(token):
         return None
     return revocation.check(token)
@@ -281,8 +282,16 @@ def _token(p: Pass) -> Token:
 # nbf itself), the rest of the request, a store or user code. A token that went through a
 # plan once is settled on it (``Token.settle``): later requests carrying the same header
 # value run only the plan's other steps. A new step is not listed unless it qualifies, so
-# by default it runs on every request.
-STRING_BOUND: frozenset[Step] = frozenset((extract, decode, csrf, token_type, roles))
+# by default it runs on every request. ``fresh`` qualifies for a boolean claim only; a token
+# whose claim is a time ("fresh until") is never settled on a plan that checks it (``settles``).
+STRING_BOUND: frozenset[Step] = frozenset((extract, decode, csrf, token_type, fresh, roles))
+
+
+def settles(plan: Plan, token: Token) -> bool:
+    """Whether ``token``, having passed every step of ``plan``, may be settled on it: whether
+    the verdicts of its string-bound steps hold for good."""
+    return fresh not in plan.steps or isinstance(token.get("fresh"), bool)
+
 
 STEPS: tuple[Step, ...] = (
     methods,

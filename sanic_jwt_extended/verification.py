@@ -34,6 +34,7 @@ from .steps import (
     ordinary,
     revoked,
     roles,
+    settles,
     token_type,
     user_lookup,
 )
@@ -218,8 +219,9 @@ class Verifier(TokenDecoder):
         assert token is not None  # noqa: S101 - every step passed
         # After every step of the plan: the next request with this header value skips the
         # string-bound ones.
-        if full and p.probed and p.location == "headers" and p.verified is not None:
-            p.verified.settle(p.plan.mark)
+        verified = p.verified
+        if full and p.probed and p.location == "headers" and verified is not None and settles(p.plan, verified):
+            verified.settle(p.plan.mark)
         return _publish(p.request, token, p.location, self.on_success)
 
 

@@ -5,6 +5,7 @@ else. Every answer must be the one a first-time token would get."""
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -149,12 +150,32 @@ def test_ordinary_methods_are_ones_the_methods_step_lets_through(method: str, ex
 
 
 def test_settled_steps_keep_the_order_of_steps() -> None:
-    app, _ = make_app("settled_order", use_blocklist=True, blocklist=InMemoryBlocklist())
+    app, manager = make_app("settled_order", use_blocklist=True, blocklist=InMemoryBlocklist())
+    manager.claims_verification_loader(lambda token: True)
+    manager.user_lookup_loader(lambda token: {"name": token.identity})
     plan = verifier_of(app).plan(Requirements.build(fresh_required=True))
     assert plan.settled_steps == tuple(
         step for step in STEPS if step in plan.steps and step not in STRING_BOUND and step is not methods
     )
-    assert [step.__name__ for step in plan.settled_steps] == ["revoked", "fresh"]
+    assert [step.__name__ for step in plan.settled_steps] == ["revoked", "claims_callback", "user_lookup"]
+
+
+def test_a_token_fresh_until_a_time_is_never_settled_on_a_fresh_route() -> None:
+    # A boolean fresh claim is fixed by the token string; "fresh until" is not, so such a token
+    # goes through the fresh check on every request, and stops passing it when the time comes.
+    app, manager = make_app("settled_fresh_until")
+    client = Client(app)
+    start = datetime(2031, 5, 1, 12, 0, 0, tzinfo=timezone.utc)
+    with time_machine.travel(start, tick=False) as traveller:
+        until = manager.create_access_token("alice", fresh=timedelta(seconds=30))
+        always = manager.create_access_token("bob", fresh=True)
+        for _ in range(3):  # miss, hit (settles, for the boolean one), settled
+            assert client.get("/fresh", token=until).status == 200
+            assert client.get("/fresh", token=always).status == 200
+        traveller.move_to(start + timedelta(seconds=40))
+        assert client.get("/fresh", token=until).status == 401
+        assert client.get("/fresh", token=always).status == 200
+        assert client.get("/protected", token=until).status == 200  # still a valid token
 
 
 def _preflight_headers() -> Header:
