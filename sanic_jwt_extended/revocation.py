@@ -37,6 +37,7 @@ class Revocation:
             getattr(store, "check_local", None) if loader is None else None
         )
         self.types = frozenset(config.blocklist_token_types)
+        self._every_type = self.types >= {"access", "refresh"}  # the default: no type to look at
         self.fail_open = config.blocklist_unavailable == "fail_open"
         self.rotation = config.refresh_token_rotation
         self.sessions = config.track_sessions
@@ -88,7 +89,7 @@ class Revocation:
         Only a VALID answer short-cuts: anything else (revoked, reused, unknown, a loader
         callback that may be async) goes through ``check``, which handles it in full.
         """
-        if token.type not in self.types:
+        if not self._every_type and token.type not in self.types:
             return True
         local = self._local
         return local is not None and local(*token.revocation_key()) is RevocationState.VALID
