@@ -58,7 +58,6 @@ class Checker(Protocol):
     user_loader: Callable[[Token], Any] | None
 
     def decode(self, raw: str, *, header: bool = False, probe: bool = True) -> Token: ...
-
     def decode_loaded(self, raw: str) -> Token | Awaitable[Token]: ...
 
 
@@ -70,8 +69,7 @@ class Pass:
     def __init__(self, request: Request, plan: Plan, hit: Token | None = None, probed: bool = False) -> None:
         self.request = request
         self.plan = plan
-        # The verified token, as cached and shared between requests (``token`` may become
-        # a copy carrying the user); a probe hit arrives with it.
+        # The verified token as cached and shared (``token`` may become a copy with the user).
         self.verified = self.token = hit
         self.location = "headers" if hit is not None else ""
         self.raw = ""
@@ -101,7 +99,6 @@ class Plan:
     probe_header: str | None  # the header looked up in the cache before anything is parsed
     settled_steps: tuple[Step, ...]  # what a settled token goes through on an ordinary method
     mark: int  # this plan's bit in a token's settled marks; 0: never settled
-    refresh: bool
     token_type: str
     exempt_methods: tuple[str, ...]
     watched_methods: frozenset[str]  # the ones `methods` looks at: the exempt ones and OPTIONS
@@ -126,8 +123,7 @@ def methods(v: Checker, p: Pass) -> object:
 
 
 def ordinary(method: str, plan: Plan) -> bool:
-    """Whether ``methods`` lets ``method`` through without a look at the request (neither
-    exempt nor OPTIONS): a settled token then skips ``methods`` too."""
+    """Whether ``methods`` lets ``method`` through unseen (neither exempt nor OPTIONS)."""
     return method not in plan.watched_methods
 
 
@@ -277,19 +273,16 @@ def _token(p: Pass) -> Token:
     return token
 
 
-# Steps whose verdict on a token read from the token header depends on nothing but that
-# header's exact value and the route's plan: not on the clock (a probe hit re-checks exp and
-# nbf itself), the rest of the request, a store or user code. A token that went through a
-# plan once is settled on it (``Token.settle``): later requests carrying the same header
-# value run only the plan's other steps. A new step is not listed unless it qualifies, so
-# by default it runs on every request. ``fresh`` qualifies for a boolean claim only; a token
-# whose claim is a time ("fresh until") is never settled on a plan that checks it (``settles``).
+# Steps whose verdict on a header token depends only on the header's exact value and the plan:
+# not on the clock (a probe hit re-checks exp and nbf), the rest of the request, a store or user
+# code. A token that passed a plan is settled on it (``Token.settle``): the same header value
+# then runs only the plan's other steps. A new step is not listed unless it qualifies. ``fresh``
+# qualifies for a boolean claim only: ``settles`` never settles a "fresh until" token on it.
 STRING_BOUND: frozenset[Step] = frozenset((extract, decode, csrf, token_type, fresh, roles))
 
 
 def settles(plan: Plan, token: Token) -> bool:
-    """Whether ``token``, having passed every step of ``plan``, may be settled on it: whether
-    the verdicts of its string-bound steps hold for good."""
+    """Whether the verdicts of ``plan``'s string-bound steps on ``token`` hold for good."""
     return fresh not in plan.steps or isinstance(token.get("fresh"), bool)
 
 

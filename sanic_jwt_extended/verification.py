@@ -152,7 +152,6 @@ class Verifier(TokenDecoder):
             probe_header=s.header_keys[refresh] if locations[0] == "headers" and not loader else None,
             settled_steps=tuple(step for step in steps if step not in STRING_BOUND and step is not methods),
             mark=self._next_mark(),
-            refresh=refresh,
             token_type=req.token_type,
             exempt_methods=s.exempt_methods,
             watched_methods=frozenset((*s.exempt_methods, "OPTIONS")),
