@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from .settings import Lifetime
 
 __all__ = (
+    "COOKIE_NAMES",
     "NAMES",
     "PREFIXES",
     "RESERVED_CLAIMS",
@@ -25,6 +26,7 @@ __all__ = (
     "as_audience",
     "as_bool",
     "as_choice",
+    "as_cookie_name",
     "as_leeway",
     "as_lifetime",
     "as_log_level",
@@ -237,19 +239,16 @@ def check_claims(values: dict[str, Any]) -> None:
         )
 
 
-# Options that must be non-empty strings, and those that may be empty (prefixes).
+# Options that must be non-empty strings (the cookie names, stricter: COOKIE_NAMES), and those
+# that may be empty (prefixes).
 NAMES = (
     "identity_claim",
     "acl_claim",
     "jwt_header_key",
     "refresh_jwt_header_key",
     "error_message_key",
-    "access_cookie_name",
-    "refresh_cookie_name",
     "access_cookie_path",
     "refresh_cookie_path",
-    "access_csrf_cookie_name",
-    "refresh_csrf_cookie_name",
     "access_csrf_cookie_path",
     "refresh_csrf_cookie_path",
     "csrf_header_name",
