@@ -107,9 +107,10 @@ class VerifiedCache:
         # A key verified again keeps its place (and its count): only a new one can overflow.
         if len(entries) > self.size:
             entries.popitem(last=False)
+            return  # full: the oldest leaves with every insertion, expired or not
         # Entries leave when their token expires, not only when pushed out: the oldest
-        # entries are the likeliest to have expired, so each insertion drops up to two
-        # expired ones from the front, O(1) and only on the (cold) insertion path.
+        # entries are the likeliest to have expired, so each insertion into a cache not
+        # yet full drops up to two expired ones from the front, O(1).
         now = time.time() - leeway
         for _ in range(2):
             oldest = next(iter(entries.values()), None)

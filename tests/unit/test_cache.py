@@ -255,3 +255,16 @@ def test_decode_token_never_finds_a_header_entry() -> None:
     assert Client(app).get("/protected", token).status == 200
     with pytest.raises(DecodeError):
         manager.decode_token(f"Bearer {token}")
+
+
+def test_a_full_cache_only_evicts_its_oldest_on_insertion() -> None:
+    # Full: the insertion pushes the oldest out and looks no further (the next entries,
+    # expired or not, leave in their turn); expired ones are dropped by later hits or pushes.
+    cache = VerifiedCache(3)
+    now = time.time()
+    cache.put("live", _token(exp=now + 100))
+    cache.put("gone1", _token(exp=now - 1), leeway=60)
+    cache.put("gone2", _token(exp=now - 1), leeway=60)
+    cache.put("new", _token(exp=now + 100))
+    assert list(cache._entries) == ["gone1", "gone2", "new"]
+    assert cache.get("gone1", now, 0) is None and len(cache) == 2
