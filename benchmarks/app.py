@@ -20,11 +20,15 @@ from sanic.response import HTTPResponse, json
 
 from sanic_jwt_extended import JWT, InMemoryBlocklist, RedisBlocklist, jwt_required
 
+# Appended last, so the standard library's http still wins over benchmarks/http.py.
+sys.path.append(str(Path(__file__).resolve().parent))
+from floor import add_floor_routes
+
 
 def create_app(blocklist: str, redis_url: str | None) -> Sanic:
     app = Sanic("bench")
     with JWT.initialize(app) as manager:
-        manager.config.secret_key = os.environ.get("BENCH_SECRET", "b" * 64)
+        secret = manager.config.secret_key = os.environ.get("BENCH_SECRET", "b" * 64)
         manager.config.token_location = ("headers", "cookies")
         manager.config.cookie_secure = False
         if blocklist != "none":
@@ -60,6 +64,9 @@ def create_app(blocklist: str, redis_url: str | None) -> Sanic:
     @jwt_required
     async def write(request: Request) -> HTTPResponse:
         return json({"ok": True})
+
+    # What the least possible verifier costs on the same server (benchmarks/floor.py).
+    add_floor_routes(app, secret, manager.config.access_cookie_name)
 
     @app.get("/token")
     async def token(request: Request) -> HTTPResponse:

@@ -32,6 +32,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -97,6 +98,25 @@ def cold_pool(count: int) -> Pool:
     return Pool([f"Bearer {manager.create_access_token(f'user{index}')}" for index in range(count)])
 
 
+def check_floor(base: str, issued: dict[str, str]) -> None:
+    """The floor must be a verifier: a valid token in, a forged one or a missing CSRF header out."""
+    token, forged = issued["access_token"], f"{issued['access_token'][:-4]}AAAA"
+    cookie = {"Cookie": f"access_token_cookie={token}"}
+    for path, headers, method, expected in (
+        ("/floor", {"Authorization": f"Bearer {token}"}, "GET", 200),
+        ("/floor", {"Authorization": f"Bearer {forged}"}, "GET", 401),
+        ("/floor_write", {**cookie, "X-CSRF-Token": issued["csrf"]}, "POST", 200),
+        ("/floor_write", cookie, "POST", 401),
+    ):
+        request = urllib.request.Request(f"{base}{path}", headers=headers, method=method)
+        try:
+            status = urllib.request.urlopen(request).status
+        except urllib.error.HTTPError as error:
+            status = error.code
+        if status != expected:
+            raise RuntimeError(f"benchmarks/floor.py is broken: {method} {path} got {status}, not {expected}")
+
+
 def cases(variant: str, issued: dict[str, str]) -> list[tuple[str, str, dict[str, str], str, bool]]:
     """(label, path, headers, method, cold): a cold row sends a new token on every request."""
     bearer = {"Authorization": f"Bearer {issued['access_token']}"}
@@ -108,6 +128,10 @@ def cases(variant: str, issued: dict[str, str]) -> list[tuple[str, str, dict[str
             ("protected, cold (new token each request)", "/protected", bearer, "GET", True),
             ("fresh required", "/fresh", bearer, "GET", False),
             ("cookie + CSRF POST", "/write", cookie, "POST", False),
+            # The least any verifier does (benchmarks/floor.py): what the targets compare with.
+            ("floor: protected", "/floor", bearer, "GET", False),
+            ("floor: protected, cold", "/floor", bearer, "GET", True),
+            ("floor: cookie + CSRF POST", "/floor_write", cookie, "POST", False),
         ],
         "memory": [("protected + in-memory blocklist", "/protected", bearer, "GET", False)],
         "redis": [("protected + Redis blocklist (direct)", "/protected", bearer, "GET", False)],
@@ -130,6 +154,7 @@ def main(argv: list[str] | None = None) -> None:
     seconds, rounds = (1, 1) if args.smoke else (args.seconds, args.rounds)
     pool_size = 1_000 if args.smoke else COLD_POOL
     rows: list[Row] = []
+    made: Pool | None = None
     with redis_server() as redis_url, ExitStack() as pools:
         wanted = args.variants.split(",")
         all_variants = ("none", "memory", "redis", "redis-mirror", "redis-mirror-sessions")
@@ -140,11 +165,14 @@ def main(argv: list[str] | None = None) -> None:
             with ExitStack() as stack:
                 bases = [stack.enter_context(app_server(variant, redis)) for _ in range(2)]
                 issued = json.loads(urllib.request.urlopen(f"{bases[0][0]}/token").read())
+                if variant == "none":
+                    check_floor(bases[0][0], issued)
                 for label, path, headers, method, cold in cases(variant, issued):
                     pool = None
                     if cold:
-                        made = cold_pool(pool_size)
-                        pools.callback(made.close)
+                        if made is None:  # one pool for every cold row
+                            made = cold_pool(pool_size)
+                            pools.callback(made.close)
                         pool = made.path
                     # Warm both servers on both routes (and the caches, the mirror sync).
                     warm(path, bases, headers, method, pool)
@@ -165,6 +193,10 @@ def main(argv: list[str] | None = None) -> None:
     print(
         "targets: protected/bare >= 0.95; cold/bare >= 0.75; cookie + CSRF/bare >= 0.90; Redis mirror/bare >= 0.85;"
         " mirror + sessions/bare >= 0.85"
+    )
+    print(
+        "floor: benchmarks/floor.py, the least any verifier does (HMAC, base64url, the JSON scanner, exp, a FIFO"
+        " cache, the CSRF compare; no other check): read every row against its floor row"
     )
 
 

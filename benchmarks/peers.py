@@ -1,4 +1,4 @@
-"""Requests per second of a protected route: ours next to sanic-jwt and a hand-rolled PyJWT decorator.
+"""Requests per second of a protected route: ours, sanic-jwt, a hand-rolled PyJWT decorator, the floor.
 
     python benchmarks/peers.py            # about four minutes, uses wrk when installed
     python benchmarks/peers.py --smoke    # a few seconds, proves the script works
@@ -14,7 +14,9 @@ every server parses the same bytes:
   options={"require": [...]})`` that also checks ``type``: what a team writes by hand;
 - **sanic-jwt**: ``@protected()`` from the ``sanic-jwt`` package (``pip install sanic-jwt``),
   when it is installed and runs on this Sanic; otherwise its rows are left out and the
-  output says why.
+  output says why;
+- **floor**: ``benchmarks/floor.py``'s decorator, the least any verifier does (the HMAC
+  signature and ``exp``, nothing else; unsafe on purpose): the ceiling of every row.
 
 Each library runs *hot* (the same token on every request, as one busy client sends) and
 *cold* (a different token on every request, from a pool of 50,000 made before the run and
@@ -55,7 +57,7 @@ from sidebyside import Pool, Row, Sample, load_tool, one_round, server, warm
 SECRET = os.environ.get("BENCH_SECRET", "p" * 64)
 REQUIRED = ["exp", "iat", "sub", "jti", "type"]
 POOL = 50_000  # distinct tokens in the cold pool: five times our default cache (10,000)
-KINDS = ("ours", "pyjwt", "sanic-jwt")
+KINDS = ("ours", "pyjwt", "sanic-jwt", "floor")
 View = Callable[..., Awaitable[Any]]
 
 
@@ -73,6 +75,10 @@ def _app(kind: str) -> Any:
         with JWT.initialize(app) as manager:
             manager.config.secret_key = SECRET
         guard = jwt_required
+    elif kind == "floor":
+        from floor import Minimal, from_header  # benchmarks/floor.py: the least any verifier does
+
+        guard = from_header(Minimal(SECRET))
     elif kind == "pyjwt":
 
         def guard(view: View) -> View:
