@@ -195,6 +195,54 @@ class RedisClusterServers:
         self.processes.clear()
 
 
+class RedisSentinel:
+    """One Sentinel (``redis-server --sentinel``) watching the master on ``master_port`` as
+    ``name``, quorum 1: it fails the master over half a second after it stops answering."""
+
+    def __init__(self, binary: str, directory: Path, master_port: int, name: str = "blocklist") -> None:
+        self.binary = binary
+        self.directory = directory
+        self.master_port = master_port
+        self.name = name
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        config = self.directory / "sentinel.conf"  # Sentinel rewrites it: one per sentinel
+        config.write_text(
+            f"port {self.port}\nbind 127.0.0.1\nprotected-mode no\ndir {self.directory}\n"
+            f"sentinel monitor {self.name} 127.0.0.1 {self.master_port} 1\n"
+            f"sentinel down-after-milliseconds {self.name} 500\n"
+            f"sentinel failover-timeout {self.name} 3000\n"
+        )
+        self.process = subprocess.Popen(
+            [self.binary, str(config), "--sentinel"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        wait_until(lambda: self.master() == self.master_port and bool(self._replicas()))
+
+    def master(self) -> int:
+        """The port of the master Sentinel names now."""
+        return int(self._ask("SENTINEL", "GET-MASTER-ADDR-BY-NAME", self.name)[1])
+
+    def _replicas(self) -> list[Any]:
+        return list(self._ask("SENTINEL", "REPLICAS", self.name))
+
+    def _ask(self, *command: str) -> Any:
+        import redis
+
+        client = redis.Redis(port=self.port, socket_timeout=2)
+        try:
+            return client.execute_command(*command)
+        finally:
+            client.close()
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
 def _cluster_port() -> int:
     # The cluster bus listens on port + 10000: both must be free.
     while True:

@@ -29,7 +29,7 @@ from sanic_jwt_extended.exceptions import BlocklistUnavailableError, Configurati
 
 from ..helpers import bearer
 from ..processes import serve
-from ..redis_server import RedisClusterServers, RedisServer, replicating, wait_until
+from ..redis_server import RedisClusterServers, RedisSentinel, RedisServer, replicating, wait_until
 from .test_mirror import LAG
 
 Write = Callable[[RedisBlocklist], Awaitable[Any]]
@@ -204,6 +204,67 @@ def test_a_cluster_failover_to_a_replica_keeps_every_revocation(
         assert plain.post("/logout", headers=bearer(valid)).status_code == 503
         replicated_cluster.restart(owner)
         wait_until(lambda: replicating(owner))
+        later = plain.post("/login/carol").json()["access_token"]
+        assert plain.post("/logout", headers=bearer(later)).status_code == 200
+        time.sleep(LAG)
+        for host in hosts.values():
+            assert host.get("/protected", headers=bearer(later)).status_code == 401
+
+
+def test_a_sentinel_failover_keeps_every_revocation(
+    primary_and_replica: tuple[RedisServer, RedisServer], redis_binary: str, tmp_path: Path
+) -> None:
+    # Standalone Redis under Sentinel, as stores.md shows it: client= from Sentinel.master_for.
+    primary, replica = primary_and_replica
+    (tmp_path / "sentinel").mkdir()
+    sentinel = RedisSentinel(redis_binary, tmp_path / "sentinel", primary.port)
+    sentinel.start()
+    env = {"SANIC_JWT_SECRET_KEY": secrets.token_urlsafe(64)}
+    common = ("--redis", f"redis://127.0.0.1:{sentinel.port}", "--sentinel", sentinel.name)
+    common += ("--lag", str(LAG), "--min-replicas", "1")
+    with ExitStack() as stack:
+        stack.callback(sentinel.stop)
+        hosts = {
+            name: stack.enter_context(
+                httpx.Client(
+                    base_url=stack.enter_context(
+                        serve("tests/e2e/blocklist_app.py", tmp_path / f"{name}.log", *common, *extra, env=env)
+                    ),
+                    timeout=10,
+                )
+            )
+            for name, extra in (("plain", ()), ("mirror", ("--mirror",)))
+        }
+        plain = hosts["plain"]
+        revoked = plain.post("/login/alice").json()["access_token"]
+        valid = plain.post("/login/bob").json()["access_token"]
+        assert plain.post("/logout", headers=bearer(revoked)).status_code == 200
+        time.sleep(LAG)
+
+        primary.stop(kill=True)  # SIGKILL right after the revocation was confirmed
+        seen: dict[str, set[int]] = {"revoked": set(), "valid": set()}
+        back: dict[str, float] = {}
+        started = time.monotonic()
+        while set(back) != set(hosts):
+            assert time.monotonic() - started < 30, seen
+            for name, host in hosts.items():
+                seen["revoked"].add(host.get("/protected", headers=bearer(revoked)).status_code)
+                status = host.get("/protected", headers=bearer(valid)).status_code
+                seen["valid"].add(status)
+                if status == 200 and name not in back and sentinel.master() == replica.port:
+                    back[name] = time.monotonic() - started
+            time.sleep(0.05)
+        assert seen["revoked"] <= {401, 503}, seen
+        assert seen["valid"] <= {200, 503}, seen
+        for host in hosts.values():
+            assert host.get("/protected", headers=bearer(revoked)).status_code == 401
+        # The promoted replica has no replica of its own: revoking fails closed until one joins.
+        assert plain.post("/logout", headers=bearer(valid)).status_code == 503
+        (tmp_path / "new-replica").mkdir()
+        joined = RedisServer(redis_binary, tmp_path / "new-replica", replica_of=replica.port)
+        joined.start()
+        stack.callback(joined.stop)
+        wait_until(lambda: replicating(joined.port))
         later = plain.post("/login/carol").json()["access_token"]
         assert plain.post("/logout", headers=bearer(later)).status_code == 200
         time.sleep(LAG)
