@@ -12,12 +12,11 @@ from .cookies import (
     unset_jwt_cookies,
     unset_refresh_cookies,
 )
-from .decorators import jwt_optional, jwt_required, refresh_jwt_required
+from .decorators import jwt_optional, jwt_required, refresh_jwt_required, verify_jwt_in_request
 from .exceptions import JWTExtendedException
 from .facade import JWT, get_csrf_token
 from .manager import JWTManager
 from .tokens import Token
-from .verification import verify_jwt_in_request
 
 __all__ = (
     "JWT",

@@ -14,7 +14,7 @@ from .requirements import Requirements
 from .tokens import Token
 from .verification import verifier_of
 
-__all__ = ("REQUIREMENTS_ATTR", "jwt_optional", "jwt_required", "refresh_jwt_required")
+__all__ = ("REQUIREMENTS_ATTR", "jwt_optional", "jwt_required", "refresh_jwt_required", "verify_jwt_in_request")
 
 F = TypeVar("F", bound=Callable[..., Any])
 _mark_coroutine: Callable[[Any], Any] | None = getattr(inspect, "markcoroutinefunction", None)
@@ -243,3 +243,40 @@ def refresh_jwt_required(
         )
     )
     return decorator(fn) if fn is not None else decorator
+
+
+async def verify_jwt_in_request(
+    request: Request,
+    *,
+    fresh_required: bool = False,
+    optional: bool = False,
+    refresh: bool = False,
+    allow: str | Iterable[str] | None = None,
+    deny: str | Iterable[str] | None = None,
+    locations: str | Iterable[str] | None = None,
+    skip_revocation_check: bool = False,
+    verify_type: bool = True,
+) -> Token | None:
+    """Check the request's token as ``@jwt_required`` would, for custom guards and middleware.
+
+    ``skip_revocation_check``: accept a revoked token (a logout route); ``verify_type=False``:
+    accept an access or a refresh token (``refresh`` then only says which names are tried first).
+
+    Sets ``request.ctx.token`` and returns the token (``None`` when ``optional`` and absent,
+    or on an exempt method). Raises a ``JWTExtendedException`` that the app renders as the
+    contract's error response (``CORSPreflight``, an empty 204, on a CORS preflight).
+    """
+    req = Requirements.build(
+        token_type="refresh" if refresh else "access",
+        fresh_required=fresh_required,
+        optional=optional,
+        allow=allow,
+        deny=deny,
+        locations=locations,
+        skip_revocation_check=skip_revocation_check,
+        verify_type=verify_type,
+    )
+    outcome = verifier_of(request.app).verify(request, req)
+    if outcome is None or isinstance(outcome, Token):
+        return outcome
+    return await outcome

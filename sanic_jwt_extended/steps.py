@@ -7,8 +7,7 @@ fresh → roles → claims-verification callback → user lookup.
 
 A step returns ``None`` when done, ``STOP`` to end early (no token on an optional route, an
 exempt method), or an awaitable when it has to wait; ``verification.Verifier`` runs them.
-A new check is one function here and its place in ``STEPS`` (and, if only some routes need
-it, one line in ``Verifier._make_plan``).
+A new check: one function here, its place in ``STEPS`` (maybe a line in ``Verifier._make_plan``).
 """
 
 from __future__ import annotations
@@ -66,14 +65,14 @@ class Pass:
 
     __slots__ = ("location", "plan", "preflight", "probed", "raw", "request", "token", "verified")
 
-    def __init__(self, request: Request, plan: Plan, hit: Token | None = None, probed: bool = False) -> None:
+    def __init__(self, request: Request, plan: Plan, hit: Token | None = None, probed: str = "") -> None:
         self.request = request
         self.plan = plan
         # The verified token as cached and shared (``token`` may become a copy with the user).
         self.verified = self.token = hit
-        self.location = "headers" if hit is not None else ""
+        self.location = probed if hit is not None else ""
         self.raw = ""
-        self.probed = probed  # the exact token-header value was looked up in the cache
+        self.probed = probed  # where the exact value was looked up in the cache: headers, cookies or ""
         self.preflight = False
 
     def annotate(self, error: JWTExtendedException) -> None:
@@ -97,7 +96,9 @@ class Plan:
     locations: tuple[str, ...]
     searches: tuple[tuple[str, bool], ...]  # (location, refresh names?) in the order tried
     probe_header: str | None  # the header looked up in the cache before anything is parsed
+    probe_cookie: str | None  # the cookie looked up next, when no earlier location can hold a token
     settled_steps: tuple[Step, ...]  # what a settled token goes through on an ordinary method
+    settled_cookie_steps: tuple[Step, ...]  # the same, for a token from the cookie: CSRF too
     mark: int  # this plan's bit in a token's settled marks; 0: never settled
     token_type: str
     exempt_methods: tuple[str, ...]
@@ -107,9 +108,8 @@ class Plan:
 def methods(v: Checker, p: Pass) -> object:
     """Exempt methods run without a token; a CORS preflight gets an empty 204.
 
-    Only OPTIONS with both preflight headers is a preflight (Fetch standard, CORS-preflight
-    request): any other OPTIONS is authenticated like GET, so a view body never runs
-    unauthenticated because of its method alone.
+    Only OPTIONS with both preflight headers is a preflight (Fetch standard): any other OPTIONS
+    is authenticated like GET, so a view body never runs unauthenticated for its method alone.
     """
     method = p.request.method
     if method in p.plan.exempt_methods:
@@ -275,9 +275,9 @@ def _token(p: Pass) -> Token:
 
 # Steps whose verdict on a header token depends only on the header's exact value and the plan:
 # not on the clock (a probe hit re-checks exp and nbf), the rest of the request, a store or user
-# code. A token that passed a plan is settled on it (``Token.settle``): the same header value
-# then runs only the plan's other steps. A new step is not listed unless it qualifies. ``fresh``
-# qualifies for a boolean claim only: ``settles`` never settles a "fresh until" token on it.
+# code. A token that passed a plan is settled on it (``Token.settle``): the same value then runs
+# only the plan's other steps (from the cookie, ``csrf`` too: it reads another header). A new step
+# is not listed unless it qualifies; ``fresh`` only for a boolean claim (see ``settles``).
 STRING_BOUND: frozenset[Step] = frozenset((extract, decode, csrf, token_type, fresh, roles))
 
 

@@ -9,14 +9,14 @@ verifier, and ``request.ctx.token`` is set in one place, ``_publish``.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from .cache import VerifiedCache
 from .decoding import DecodeKeyLoader, TokenDecoder
-from .exceptions import ConfigurationError, CORSPreflight, JWTExtendedException
+from .exceptions import ConfigurationError, CORSPreflight, InvalidRequestError, JWTExtendedException
 from .jwks import RemoteKeys
-from .locations import search_order
+from .locations import search_order, token_from_cookies
 from .requirements import Requirements
 from .steps import (
     STEPS,
@@ -54,7 +54,6 @@ __all__ = (
     "Requirements",
     "Verifier",
     "verifier_of",
-    "verify_jwt_in_request",
 )
 
 Outcome = Token | None | Coroutine[Any, Any, Token | None]
@@ -142,6 +141,8 @@ class Verifier(TokenDecoder):
         }
         # A decode loader picks the key per token: the cache is probed per key, after it ran.
         loader = self.key_loader is not None
+        cookie = s.refresh_cookie_name if refresh else s.access_cookie_name
+        cookies_next = locations[:1] == ("cookies",) or locations[:2] == ("headers", "cookies")
         swap: dict[Step, Step] = {decode: decode_loaded} if loader else {}
         steps = tuple(swap.get(step, step) for step in STEPS if not skip.get(step, False))
         return Plan(
@@ -150,7 +151,13 @@ class Verifier(TokenDecoder):
             locations=locations,
             searches=search_order(s, locations, refresh, both=not req.verify_type),
             probe_header=s.header_keys[refresh] if locations[0] == "headers" and not loader else None,
+            # The cookie after the header only (or first): a header found absent is the only place
+            # searched before it. Not when both types are searched (two names per location).
+            probe_cookie=cookie if req.verify_type and not loader and cookies_next else None,
             settled_steps=tuple(step for step in steps if step not in STRING_BOUND and step is not methods),
+            settled_cookie_steps=tuple(
+                step for step in steps if (step not in STRING_BOUND or step is csrf) and step is not methods
+            ),
             mark=self._next_mark(),
             token_type=req.token_type,
             exempt_methods=s.exempt_methods,
@@ -167,21 +174,25 @@ class Verifier(TokenDecoder):
         """Every step for ``req``: the token (``None`` when optional and absent, or on an exempt
         method) when no step waits, else a coroutine to await. Raises ``JWTExtendedException``."""
         plan = self._plans.get(req) or self.plan(req)
-        steps, hit, probed = plan.steps, None, False
+        steps, p = plan.steps, None
         # The probe: the exact token-header value verified before, found before anything is
         # parsed (not while remote keys are stale: they are refreshed first, by decode).
         header = plan.probe_header
-        if header is not None and (self.remote is None or not self.remote.stale):
-            values = request.headers.getall(header, None)
-            if values is not None and len(values) == 1:
-                probed = True
-                hit = self.cache.by_header(values[0])
-                # Settled, on a method `methods` has nothing to say about: the other steps only.
-                if hit is not None and hit.settled_for(plan.mark) and ordinary(request.method, plan):
-                    steps = plan.settled_steps
-                    if not steps:
-                        return _publish(request, hit, "headers", self.on_success)
-        p = Pass(request, plan, hit, probed)
+        if self.remote is None or not self.remote.stale:
+            values = None if header is None else request.headers.getall(header, None)
+            if values is not None:
+                if len(values) == 1:
+                    hit = self.cache.by_header(values[0])
+                    # Settled, on a method `methods` has nothing to say about: the other steps only.
+                    if hit is not None and hit.settled_for(plan.mark) and ordinary(request.method, plan):
+                        steps = plan.settled_steps
+                        if not steps:
+                            return _publish(request, hit, "headers", self.on_success)
+                    p = Pass(request, plan, hit, "headers")
+            elif plan.probe_cookie is not None:
+                p, steps = self._probe_cookie(request, plan)
+        if p is None:
+            p = Pass(request, plan)
         index = 0
         try:
             for step in steps:
@@ -197,6 +208,21 @@ class Verifier(TokenDecoder):
             p.annotate(error)
             raise
         return self._done(p, steps is plan.steps)
+
+    def _probe_cookie(self, request: Request, plan: Plan) -> tuple[Pass | None, tuple[Step, ...]]:
+        # No earlier location holds a token (the plan only probes when none can): the token
+        # cookie's exact value, verified before. A cookie sent twice is left to the steps.
+        try:
+            raw = token_from_cookies(request, plan.probe_cookie or "")
+        except InvalidRequestError:
+            return None, plan.steps
+        if raw is None:
+            return None, plan.steps
+        hit = self.cache.by_token(raw)
+        p = Pass(request, plan, hit, "cookies")
+        if hit is not None and hit.settled_for(plan.mark) and ordinary(request.method, plan):
+            return p, plan.settled_cookie_steps  # CSRF among them: it reads another header
+        return p, plan.steps
 
     async def _finish(self, p: Pass, pending: Awaitable[Any], steps: tuple[Step, ...], full: bool) -> Token | None:
         try:
@@ -219,7 +245,7 @@ class Verifier(TokenDecoder):
         # After every step of the plan: the next request with this header value skips the
         # string-bound ones.
         verified = p.verified
-        if full and p.probed and p.location == "headers" and verified is not None and settles(p.plan, verified):
+        if full and p.probed == p.location and verified is not None and settles(p.plan, verified):
             verified.settle(p.plan.mark)
         return _publish(p.request, token, p.location, self.on_success)
 
@@ -259,40 +285,3 @@ def verifier_of(app: Any) -> Verifier:
             f"app {app.name!r} has no JWT manager; call `with JWT.initialize(app) as manager:` first."
         )
     return verifier
-
-
-async def verify_jwt_in_request(
-    request: Request,
-    *,
-    fresh_required: bool = False,
-    optional: bool = False,
-    refresh: bool = False,
-    allow: str | Iterable[str] | None = None,
-    deny: str | Iterable[str] | None = None,
-    locations: str | Iterable[str] | None = None,
-    skip_revocation_check: bool = False,
-    verify_type: bool = True,
-) -> Token | None:
-    """Check the request's token as ``@jwt_required`` would, for custom guards and middleware.
-
-    ``skip_revocation_check``: accept a revoked token (a logout route); ``verify_type=False``:
-    accept an access or a refresh token (``refresh`` then only says which names are tried first).
-
-    Sets ``request.ctx.token`` and returns the token (``None`` when ``optional`` and absent,
-    or on an exempt method). Raises a ``JWTExtendedException`` that the app renders as the
-    contract's error response (``CORSPreflight``, an empty 204, on a CORS preflight).
-    """
-    req = Requirements.build(
-        token_type="refresh" if refresh else "access",
-        fresh_required=fresh_required,
-        optional=optional,
-        allow=allow,
-        deny=deny,
-        locations=locations,
-        skip_revocation_check=skip_revocation_check,
-        verify_type=verify_type,
-    )
-    outcome = verifier_of(request.app).verify(request, req)
-    if outcome is None or isinstance(outcome, Token):
-        return outcome
-    return await outcome

@@ -151,64 +151,79 @@ def replicated_cluster(redis_binary: str, tmp_path: Path) -> Iterator[RedisClust
         servers.stop()
 
 
+def _fleet(stack: ExitStack, tmp_path: Path, *common: str) -> dict[str, httpx.Client]:
+    """Two hosts on one Redis setup, one plain and one with the mirror, ``--min-replicas 1``."""
+    env = {"SANIC_JWT_SECRET_KEY": secrets.token_urlsafe(64)}
+    common += ("--lag", str(LAG), "--min-replicas", "1")
+    return {
+        name: stack.enter_context(
+            httpx.Client(
+                base_url=stack.enter_context(
+                    serve("tests/e2e/blocklist_app.py", tmp_path / f"{name}.log", *common, *extra, env=env)
+                ),
+                timeout=10,
+            )
+        )
+        for name, extra in (("plain", ()), ("mirror", ("--mirror",)))
+    }
+
+
+def _revoke_one(hosts: dict[str, httpx.Client]) -> tuple[str, str]:
+    """A revoked token and a valid one, the revocation confirmed (replicated) and mirrored."""
+    plain = hosts["plain"]
+    revoked = plain.post("/login/alice").json()["access_token"]
+    valid = plain.post("/login/bob").json()["access_token"]
+    assert plain.post("/logout", headers=bearer(revoked)).status_code == 200
+    time.sleep(LAG)
+    return revoked, valid
+
+
+def _through_failover(hosts: dict[str, httpx.Client], revoked: str, valid: str, promoted: Callable[[], bool]) -> None:
+    """Right after the primary died: until a replica is promoted both hosts may fail closed, then
+    both answer again; the revoked token never gets in, a valid one never gets an error but 503."""
+    seen: dict[str, set[int]] = {"revoked": set(), "valid": set()}
+    back: set[str] = set()
+    started = time.monotonic()
+    while back != set(hosts):
+        assert time.monotonic() - started < 30, seen
+        for name, host in hosts.items():
+            seen["revoked"].add(host.get("/protected", headers=bearer(revoked)).status_code)
+            status = host.get("/protected", headers=bearer(valid)).status_code
+            seen["valid"].add(status)
+            if status == 200 and promoted():
+                back.add(name)
+        time.sleep(0.05)
+    assert seen["revoked"] <= {401, 503}, seen
+    assert seen["valid"] <= {200, 503}, seen
+    for host in hosts.values():
+        assert host.get("/protected", headers=bearer(revoked)).status_code == 401
+    # The promoted replica has no replica of its own: revoking fails closed, it does not pretend.
+    assert hosts["plain"].post("/logout", headers=bearer(valid)).status_code == 503
+
+
+def _revocations_taken_again(hosts: dict[str, httpx.Client]) -> None:
+    later = hosts["plain"].post("/login/carol").json()["access_token"]
+    assert hosts["plain"].post("/logout", headers=bearer(later)).status_code == 200
+    time.sleep(LAG)
+    for host in hosts.values():
+        assert host.get("/protected", headers=bearer(later)).status_code == 401
+
+
 def test_a_cluster_failover_to_a_replica_keeps_every_revocation(
     replicated_cluster: RedisClusterServers, tmp_path: Path
 ) -> None:
-    env = {"SANIC_JWT_SECRET_KEY": secrets.token_urlsafe(64)}
-    common = ("--redis", replicated_cluster.url, "--cluster", "--lag", str(LAG), "--min-replicas", "1")
     with ExitStack() as stack:
-        hosts = {
-            name: stack.enter_context(
-                httpx.Client(
-                    base_url=stack.enter_context(
-                        serve("tests/e2e/blocklist_app.py", tmp_path / f"{name}.log", *common, *extra, env=env)
-                    ),
-                    timeout=10,
-                )
-            )
-            for name, extra in (("plain", ()), ("mirror", ("--mirror",)))
-        }
-        plain = hosts["plain"]
-        revoked = plain.post("/login/alice").json()["access_token"]
-        valid = plain.post("/login/bob").json()["access_token"]
-        assert plain.post("/logout", headers=bearer(revoked)).status_code == 200
-        time.sleep(LAG)
-
+        hosts = _fleet(stack, tmp_path, "--redis", replicated_cluster.url, "--cluster")
+        revoked, valid = _revoke_one(hosts)
         owner, replicas = replicated_cluster.master_of("{sanic-jwt:}stream")
         assert replicas, "the blocklist's master has a replica"
         replicated_cluster.kill(owner)  # SIGKILL right after the revocation was confirmed
-        seen: dict[str, set[int]] = {"revoked": set(), "valid": set()}
-        back: dict[str, float] = {}
-        started = time.monotonic()
-        # Until the replica is promoted (cluster-node-timeout 1 s, then the election) both hosts
-        # may fail closed; then both answer again, and the revocation is still there.
-        while set(back) != set(hosts):
-            assert time.monotonic() - started < 30, seen
-            for name, host in hosts.items():
-                seen["revoked"].add(host.get("/protected", headers=bearer(revoked)).status_code)
-                status = host.get("/protected", headers=bearer(valid)).status_code
-                seen["valid"].add(status)
-                if (
-                    status == 200
-                    and name not in back
-                    and replicated_cluster.master_of("{sanic-jwt:}stream")[0] != owner
-                ):
-                    back[name] = time.monotonic() - started
-            time.sleep(0.05)
-        assert seen["revoked"] <= {401, 503}, seen
-        assert seen["valid"] <= {200, 503}, seen
-        for host in hosts.values():
-            assert host.get("/protected", headers=bearer(revoked)).status_code == 401
-        # The promoted replica has no replica of its own: revoking fails closed, it does not
-        # pretend. Once the old master is back (as its replica), revocations are taken again.
-        assert plain.post("/logout", headers=bearer(valid)).status_code == 503
+        # cluster-node-timeout 1 s, then the election.
+        _through_failover(hosts, revoked, valid, lambda: replicated_cluster.master_of("{sanic-jwt:}stream")[0] != owner)
+        # Once the old master is back (as its replica), revocations are taken again.
         replicated_cluster.restart(owner)
         wait_until(lambda: replicating(owner))
-        later = plain.post("/login/carol").json()["access_token"]
-        assert plain.post("/logout", headers=bearer(later)).status_code == 200
-        time.sleep(LAG)
-        for host in hosts.values():
-            assert host.get("/protected", headers=bearer(later)).status_code == 401
+        _revocations_taken_again(hosts)
 
 
 def test_a_sentinel_failover_keeps_every_revocation(
@@ -219,54 +234,16 @@ def test_a_sentinel_failover_keeps_every_revocation(
     (tmp_path / "sentinel").mkdir()
     sentinel = RedisSentinel(redis_binary, tmp_path / "sentinel", primary.port)
     sentinel.start()
-    env = {"SANIC_JWT_SECRET_KEY": secrets.token_urlsafe(64)}
-    common = ("--redis", f"redis://127.0.0.1:{sentinel.port}", "--sentinel", sentinel.name)
-    common += ("--lag", str(LAG), "--min-replicas", "1")
     with ExitStack() as stack:
         stack.callback(sentinel.stop)
-        hosts = {
-            name: stack.enter_context(
-                httpx.Client(
-                    base_url=stack.enter_context(
-                        serve("tests/e2e/blocklist_app.py", tmp_path / f"{name}.log", *common, *extra, env=env)
-                    ),
-                    timeout=10,
-                )
-            )
-            for name, extra in (("plain", ()), ("mirror", ("--mirror",)))
-        }
-        plain = hosts["plain"]
-        revoked = plain.post("/login/alice").json()["access_token"]
-        valid = plain.post("/login/bob").json()["access_token"]
-        assert plain.post("/logout", headers=bearer(revoked)).status_code == 200
-        time.sleep(LAG)
-
+        hosts = _fleet(stack, tmp_path, "--redis", f"redis://127.0.0.1:{sentinel.port}", "--sentinel", sentinel.name)
+        revoked, valid = _revoke_one(hosts)
         primary.stop(kill=True)  # SIGKILL right after the revocation was confirmed
-        seen: dict[str, set[int]] = {"revoked": set(), "valid": set()}
-        back: dict[str, float] = {}
-        started = time.monotonic()
-        while set(back) != set(hosts):
-            assert time.monotonic() - started < 30, seen
-            for name, host in hosts.items():
-                seen["revoked"].add(host.get("/protected", headers=bearer(revoked)).status_code)
-                status = host.get("/protected", headers=bearer(valid)).status_code
-                seen["valid"].add(status)
-                if status == 200 and name not in back and sentinel.master() == replica.port:
-                    back[name] = time.monotonic() - started
-            time.sleep(0.05)
-        assert seen["revoked"] <= {401, 503}, seen
-        assert seen["valid"] <= {200, 503}, seen
-        for host in hosts.values():
-            assert host.get("/protected", headers=bearer(revoked)).status_code == 401
-        # The promoted replica has no replica of its own: revoking fails closed until one joins.
-        assert plain.post("/logout", headers=bearer(valid)).status_code == 503
+        _through_failover(hosts, revoked, valid, lambda: sentinel.master() == replica.port)
+        # A new replica of the promoted primary: revocations are taken again.
         (tmp_path / "new-replica").mkdir()
         joined = RedisServer(redis_binary, tmp_path / "new-replica", replica_of=replica.port)
         joined.start()
         stack.callback(joined.stop)
         wait_until(lambda: replicating(joined.port))
-        later = plain.post("/login/carol").json()["access_token"]
-        assert plain.post("/logout", headers=bearer(later)).status_code == 200
-        time.sleep(LAG)
-        for host in hosts.values():
-            assert host.get("/protected", headers=bearer(later)).status_code == 401
+        _revocations_taken_again(hosts)
