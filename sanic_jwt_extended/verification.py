@@ -215,7 +215,7 @@ class Verifier(TokenDecoder):
         try:
             raw = token_from_cookies(request, plan.probe_cookie or "")
         except InvalidRequestError:
-            return None, plan.steps
+            raw = None
         if raw is None:
             return None, plan.steps
         hit = self.cache.by_token(raw)
@@ -242,8 +242,8 @@ class Verifier(TokenDecoder):
     def _done(self, p: Pass, full: bool) -> Token:
         token = p.token
         assert token is not None  # noqa: S101 - every step passed
-        # After every step of the plan: the next request with this header value skips the
-        # string-bound ones.
+        # After every step of the plan: the next request with this value, where it was probed
+        # (the token header or cookie), skips the string-bound ones.
         verified = p.verified
         if full and p.probed == p.location and verified is not None and settles(p.plan, verified):
             verified.settle(p.plan.mark)
