@@ -257,14 +257,29 @@ def _cluster_port() -> int:
 
 
 def replicating(port: int) -> bool:
-    """Whether the replica on ``port`` has its link to the master up."""
+    """Whether the replica on ``port`` is linked to its master and its master counts it online.
+
+    The replica reports its link up as soon as it has loaded the sync; the master puts it
+    online (and WAIT counts it) only on its first acknowledgement, up to a second later."""
     import redis
 
-    client = redis.Redis(port=port, socket_timeout=2)
+    replica = redis.Redis(port=port, socket_timeout=2)
     try:
-        return bool(client.info("replication").get("master_link_status") == "up")
+        link = replica.info("replication")
     finally:
-        client.close()
+        replica.close()
+    if link.get("master_link_status") != "up":
+        return False
+    master = redis.Redis(host=link["master_host"], port=link["master_port"], socket_timeout=2)
+    try:
+        seen = master.info("replication")
+    finally:
+        master.close()
+    return any(
+        isinstance(entry, dict) and entry.get("port") == port and entry.get("state") == "online"
+        for name, entry in seen.items()
+        if name.startswith("slave")
+    )
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 15) -> None:
