@@ -43,7 +43,8 @@ class RedisServer:
 
     def start(self) -> None:
         args = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.directory)]
-        args += ["--save", "", "--protected-mode", "no"]
+        # The log beside the data: a failed test's tmp_path then says what Redis did.
+        args += ["--save", "", "--protected-mode", "no", "--logfile", str(self.directory / "redis.log")]
         if self.persistent:
             # appendfsync always: a revocation acknowledged before a crash survives it.
             args += ["--appendonly", "yes", "--appendfsync", "always"]
@@ -210,7 +211,7 @@ class RedisSentinel:
     def start(self) -> None:
         config = self.directory / "sentinel.conf"  # Sentinel rewrites it: one per sentinel
         config.write_text(
-            f"port {self.port}\nbind 127.0.0.1\nprotected-mode no\ndir {self.directory}\n"
+            f"port {self.port}\nbind 127.0.0.1\nprotected-mode no\ndir {self.directory}\nlogfile sentinel.log\n"
             f"sentinel monitor {self.name} 127.0.0.1 {self.master_port} 1\n"
             f"sentinel down-after-milliseconds {self.name} 500\n"
             f"sentinel failover-timeout {self.name} 3000\n"
@@ -257,10 +258,13 @@ def _cluster_port() -> int:
 
 
 def replicating(port: int) -> bool:
-    """Whether the replica on ``port`` is linked to its master and its master counts it online.
+    """Whether the replica on ``port`` acknowledges its master's writes: what WAIT
+    (``min_replicas``) counts.
 
-    The replica reports its link up as soon as it has loaded the sync; the master puts it
-    online (and WAIT counts it) only on its first acknowledgement, up to a second later."""
+    Its link being up is not enough: the master starts streaming to a new replica only on the
+    replica's first acknowledgement, up to a second after the sync. So the master publishes
+    (a write to its replication stream that touches no key) and the replica must acknowledge
+    that offset."""
     import redis
 
     replica = redis.Redis(port=port, socket_timeout=2)
@@ -272,13 +276,16 @@ def replicating(port: int) -> bool:
         return False
     master = redis.Redis(host=link["master_host"], port=link["master_port"], socket_timeout=2)
     try:
+        master.publish("tests:replicating", "")
+        target = master.info("replication")["master_repl_offset"]
+        master.execute_command("WAIT", 1, 100)  # asks the replicas for their offsets now
         seen = master.info("replication")
     finally:
         master.close()
     return any(
-        isinstance(entry, dict) and entry.get("port") == port and entry.get("state") == "online"
+        entry.get("port") == port and entry.get("state") == "online" and entry.get("offset", -1) >= target
         for name, entry in seen.items()
-        if name.startswith("slave")
+        if name.startswith("slave") and isinstance(entry, dict)
     )
 
 
